@@ -1,0 +1,38 @@
+# The two commands of the README:
+#   make demo   install, init Airflow on SQLite, drop the sample partner files, run both DAGs
+#   make test   install and run the whole test suite (what CI runs)
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint lock clean-demo
+
+$(STAMP): requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found); set PYTHON=..."; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24"
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	bash scripts/demo.sh
+
+test: install
+	bash scripts/test.sh
+
+lint: install
+	$(VENV)/bin/ruff check etl dags tests bench
+	$(PY) -m etl suites --check
+
+# Re-resolve the pins after editing requirements.in (needs network to the package index).
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock && .venv-lock/bin/pip install -q -r requirements.in \
+	  && .venv-lock/bin/pip freeze > requirements.lock && rm -rf .venv-lock
+
+clean-demo:
+	rm -rf data .airflow

@@ -1,0 +1,64 @@
+"""Inbox: validate every partner file, accept or reject it, and write the receipt.
+
+Runs every 30 seconds rather than on a file-arrival event. A schedule needs no
+triggerer, survives restarts (whatever arrived while Airflow was down is picked up
+on the next run), and with the stability window (MONITOR_STABLE_SECONDS, default 10)
+a partner gets a receipt well within a minute. File triggers fire while a file is
+still being copied, and event-driven runs have produced duplicate runs in Airflow 3
+(field notes); the pipeline is idempotent and serialises per source either way.
+
+One mapped task per partner, so one partner's broken file never holds up another's.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Asset, dag, task
+
+from etl.config import SOURCES
+
+MONITOR_STORE = Asset("monitor_store", uri="file:///monitor/store/monitor.sqlite")
+
+
+@dag(
+    dag_id="inbox_verwerking",
+    schedule=timedelta(seconds=30),
+    start_date=pendulum.datetime(2024, 1, 1, tz="Europe/Amsterdam"),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(minutes=30),
+    default_args={
+        "retries": 3,
+        "retry_delay": timedelta(seconds=15),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=5),
+        "execution_timeout": timedelta(minutes=20),
+    },
+    tags=["monitor", "inbox"],
+    doc_md=__doc__,
+)
+def inbox_verwerking():
+    @task(outlets=[MONITOR_STORE], map_index_template="{{ task.op_kwargs['bron'] }}")
+    def verwerk_bron(bron: str) -> list[dict]:
+        """Process the stable files of one partner's inbox folder."""
+        from etl.inbox import process_inbox
+
+        return [
+            {"bron": o.bron, "bestand": o.bestand, "status": o.status, "levering_id": o.levering_id,
+             "ontvangstbewijs": str(o.receipt), "fouten": list(o.problem_codes)}
+            for o in process_inbox(sources=(bron,))
+        ]
+
+    @task(trigger_rule="all_done")
+    def meld_afkeuringen(resultaten: list[list[dict]]) -> int:
+        """Mail each partner whose file was rejected (the receipt attached, no personal data)."""
+        from etl.notify import notify_rejections
+
+        return notify_rejections([o for per_bron in resultaten if per_bron for o in per_bron])
+
+    meld_afkeuringen(verwerk_bron.expand(bron=list(SOURCES)))
+
+
+inbox_verwerking()
