@@ -56,7 +56,9 @@ def inbox_verwerking():
         """Mail each partner whose file was rejected (the receipt attached, no personal data)."""
         from etl.notify import notify_rejections
 
-        return notify_rejections([o for per_bron in resultaten if per_bron for o in per_bron])
+        # Index access: iterating a mapped XCom sequence probes one past the end and logs an error.
+        per_bron = [resultaten[i] for i in range(len(resultaten))]
+        return notify_rejections([o for outcomes in per_bron if outcomes for o in outcomes])
 
     meld_afkeuringen(verwerk_bron.expand(bron=list(SOURCES)))
 
