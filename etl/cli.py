@@ -4,7 +4,7 @@
     python -m etl dataset --quarter 2024Q3    the combined dataset as CSV (exact values)
     python -m etl report --quarter 2024Q3     the quarterly workbook
     python -m etl samples --out DIR           synthetic partner workbooks
-    python -m etl suites [--check]            (re)generate expectations/*.json
+    python -m etl suites [--check]            (re)generate expectations/*.json and docs/aanleverformat.md
     python -m etl template --source wij       a blank partner template
 """
 
@@ -64,12 +64,17 @@ def cmd_samples(args: argparse.Namespace) -> int:
 
 
 def cmd_suites(args: argparse.Namespace) -> int:
+    """Everything generated from include/sources.yaml: the GX suites and the partner format doc."""
+    from etl.docs import DOC_PATH, render, write_docs
     from etl.sources import load_sources
     from etl.validate import suite_dict, suite_path, write_suites
 
     if args.check:
         stale = [s.key for s in load_sources().values()
-                 if json.loads(suite_path(s.key).read_text(encoding="utf-8")) != suite_dict(s)]
+                 if not suite_path(s.key).exists()
+                 or json.loads(suite_path(s.key).read_text(encoding="utf-8")) != suite_dict(s)]
+        if not DOC_PATH.exists() or DOC_PATH.read_text(encoding="utf-8") != render(load_sources()):
+            stale.append(str(DOC_PATH.name))
         if stale:
             print(f"verouderd: {', '.join(stale)}; draai `python -m etl suites`", file=sys.stderr)
             return 1
@@ -77,6 +82,7 @@ def cmd_suites(args: argparse.Namespace) -> int:
         return 0
     for p in write_suites(load_sources().values()):
         print(p)
+    print(write_docs(load_sources()))
     return 0
 
 
@@ -104,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--seed", type=int)
     s.add_argument("--quarters")
     s.set_defaults(func=cmd_samples)
-    g = sub.add_parser("suites", help="generate expectations/*.json from include/sources.yaml")
+    g = sub.add_parser("suites", help="generate expectations/*.json and docs/aanleverformat.md from include/sources.yaml")
     g.add_argument("--check", action="store_true", help="fail if the committed suites are stale")
     g.set_defaults(func=cmd_suites)
     t = sub.add_parser("template", help="write a blank partner template")
