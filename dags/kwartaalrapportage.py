@@ -16,7 +16,6 @@ import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
-
 QUARTERLY = CronTriggerTimetable("0 6 5 1,4,7,10 *", timezone="Europe/Amsterdam")
 
 

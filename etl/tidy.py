@@ -142,7 +142,7 @@ def _wij_cases(sd: SheetData, bron: str) -> list[Value]:
             durations = (g.loc[closed, "einddatum"] - g.loc[closed, "startdatum"]).dt.days.to_numpy(dtype=float)
             nazorg_known = g.loc[closed, "nazorg"].dropna()
 
-            def add(ind, val, status=None, gtype=gtype, code=code):
+            def add(ind, val, status=None, gtype=gtype, code=code, periode=periode):
                 out.append(_v(periode, bron, gtype, code, ind, val, status))
 
             add("casussen_actief", len(g))

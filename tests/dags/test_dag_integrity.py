@@ -51,9 +51,9 @@ def test_quarterly_schedule_is_the_fifth_after_each_quarter(dagbag):
 def test_dag_file_does_not_import_heavy_modules(dag_file):
     """Parsing a DAG must not import pandas or great_expectations (seconds per parse)."""
     code = (
-        "import sys, runpy; runpy.run_path(%r); "
+        f"import sys, runpy; runpy.run_path({str(DAGS_DIR / dag_file)!r}); "
         "heavy = [m for m in ('pandas', 'great_expectations', 'openpyxl', 'python_calamine', 'scipy') if m in sys.modules]; "
-        "print(','.join(heavy))" % str(DAGS_DIR / dag_file)
+        "print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1:] in ([], [""]), out.stdout

@@ -60,8 +60,9 @@ def test_wij_derived_indicators(dataset, sample_set):
     for periode, q in cases.groupby("periode"):
         qs, qe = quarter_start(periode), quarter_end(periode)
         for wijk, g in q.groupby("wijk"):
-            closed = g[g.einddatum.notna() & g.einddatum.map(lambda d: d is not None and qs <= d <= qe)]
-            new = g[g.startdatum.map(lambda d: qs <= d <= qe)]
+            in_quarter = [d is not None and qs <= d <= qe for d in g.einddatum]
+            closed = g[in_quarter]
+            new = g[[qs <= d <= qe for d in g.startdatum]]
             assert _value(dataset, periode, "wij", "wijk", wijk, "casussen_actief").waarde == len(g)
             assert _value(dataset, periode, "wij", "wijk", wijk, "casussen_nieuw").waarde == len(new)
             assert _value(dataset, periode, "wij", "wijk", wijk, "casussen_afgesloten").waarde == len(closed)
