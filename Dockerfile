@@ -13,9 +13,10 @@ WORKDIR /opt/airflow/project
 COPY --chown=airflow:0 requirements.lock ./
 RUN pip install --no-cache-dir -r requirements.lock
 
-# 2. The project. `include/` (reference data, sources.yaml) and `expectations/` are
-#    looked up next to the `etl` package (etl/config.py PROJECT_DIR, etl/sources.py
-#    INCLUDE_DIR), so the source tree stays together in /opt/airflow/project.
+# 2. The project. `include/` (reference data, sources.yaml) and `expectations/` (GX
+#    suites) are looked up next to the `etl` package (etl/sources.py INCLUDE_DIR,
+#    etl/validate.py EXPECTATIONS_DIR), so the source tree stays together in
+#    /opt/airflow/project.
 #    README.m[d] is a glob so that the build also works while there is no README yet.
 COPY --chown=airflow:0 pyproject.toml README.m[d] ./
 COPY --chown=airflow:0 etl/ ./etl/
@@ -32,16 +33,19 @@ ENV PYTHONPATH=/opt/airflow/project
 #    /opt/airflow/dags, set explicitly in docker-compose.yaml as well.
 COPY --chown=airflow:0 dags/ /opt/airflow/dags/
 
-# Fail the build, not the first run, when the layout is wrong or the FAB auth manager
-# (used by docker-compose.yaml, preinstalled in the official image) went missing.
+# Fail the build, not the first run, when the layout is wrong, the FAB auth manager
+# (used by docker-compose.yaml, preinstalled in the official image) went missing, or the
+# Celery executor cannot be imported (celery 5.7.0 broke celery provider 3.26.0: pin
+# celery<5.7 in the lock).
 RUN python -c "import etl.config as c; \
 p = c.PROJECT_DIR; \
-assert (p / 'include').is_dir(), f'include/ not found next to etl: {p}'; \
+assert (p / 'include').is_dir() and (p / 'expectations').is_dir(), f'include/, expectations/ not next to etl: {p}'; \
 print('etl project dir:', p)" \
  && python -c "from importlib.metadata import version; \
 names = ['apache-airflow', 'apache-airflow-providers-fab', 'apache-airflow-providers-celery', \
          'apache-airflow-providers-postgres', 'apache-airflow-providers-smtp']; \
 print({n: version(n) for n in names}); \
-assert version('apache-airflow') == '3.3.2', 'the lock moved Airflow off 3.3.2'"
+assert version('apache-airflow') == '3.3.2', 'the lock moved Airflow off 3.3.2'" \
+ && python -c "import airflow.providers.celery.executors.celery_executor"
 
 WORKDIR /opt/airflow

@@ -368,7 +368,7 @@ def test_data_directory_and_partner_mounts(airflow_services):
         assert env.get("MONITOR_DATA_DIR") == DATA_DIR, name
         mounts = dict((t, s) for s, t in volume_entries(svc))
         assert mounts.get(DATA_DIR) == "monitor-data", name
-        for sub in ("inbox", "outbox"):
+        for sub in ("inbox", "outbox", "reports"):
             source = mounts.get(f"{DATA_DIR}/{sub}")
             assert source and "MONITOR_DATA_HOST_DIR" in variables_in(source), (name, sub)
             assert source.endswith(f"/{sub}"), (name, source)
@@ -554,6 +554,59 @@ def test_airflow_option_names_exist(compose):
     assert not unknown, f"unknown Airflow options: {unknown}"
 
 
+def test_the_celery_executor_imports():
+    """The stack runs the CeleryExecutor: it must import with the installed (locked) celery.
+
+    celery 5.7.0 removed celery.backends.database.retry, which celery provider 3.26.0
+    imports: the scheduler then cannot load "CeleryExecutor" and `airflow celery worker`
+    fails. The fix is a pin (celery<5.7) in requirements.in / requirements.lock.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("airflow") is None:
+        pytest.skip("Airflow is not installed in this environment")
+    code = (
+        "from importlib.metadata import version\n"
+        "print('celery', version('celery'), 'provider', version('apache-airflow-providers-celery'))\n"
+        "import airflow.providers.celery.executors.celery_executor\n"
+    )
+    with tempfile.TemporaryDirectory() as home:
+        env = {"AIRFLOW_HOME": home, "HOME": home, "PATH": os.environ.get("PATH", "")}
+        if "PYTHONPATH" in os.environ:
+            env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+        )
+    if "No package metadata was found for apache-airflow-providers-celery" in out.stderr:
+        pytest.skip("the celery provider is not installed in this environment")
+    assert out.returncode == 0, out.stdout + out.stderr.strip().splitlines()[-1]
+
+
+def test_the_lock_pins_what_the_tests_run_on():
+    """The image installs requirements.lock; the tests ran on this environment. They must agree
+    on the packages the stack's processes are made of, or the image is not what was tested."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    lock = ROOT / "requirements.lock"
+    if not lock.is_file():
+        pytest.fail("requirements.lock is missing: the Dockerfile installs from it")
+    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==([^\s;#]+)", lock.read_text(), re.M))
+    pins = {k.lower().replace("_", "-"): v for k, v in pins.items()}
+    runtime = ("apache-airflow", "apache-airflow-core", "apache-airflow-task-sdk",
+               "apache-airflow-providers-celery", "apache-airflow-providers-postgres",
+               "apache-airflow-providers-smtp", "apache-airflow-providers-standard",
+               "apache-airflow-providers-common-sql", "celery", "kombu", "redis", "psycopg2-binary")
+    differ = []
+    for name in runtime:
+        try:
+            installed = version(name)
+        except PackageNotFoundError:
+            continue
+        if name in pins and pins[name] != installed:
+            differ.append(f"{name}: lock {pins[name]}, installed {installed}")
+    assert not differ, "requirements.lock and the tested environment differ:\n" + "\n".join(differ)
+
+
 # --- external validators, when available -------------------------------------------------------
 
 
@@ -651,3 +704,272 @@ def test_init_script_creates_the_warehouse_on_a_real_postgresql():
             assert out.stdout.strip() == "monitor"
         finally:
             run(tools["pg_ctl"], "-D", str(data), "-m", "immediate", "stop", check=False)
+
+
+# --- the same topology as processes on loopback -------------------------------------------------
+#
+# docs/deploy.md, "The loopback topology": every compose service becomes one process on
+# 127.0.0.1 -- a throw-away PostgreSQL cluster (metadata + warehouse, made by the same
+# init script), a Redis with a password, and the five Airflow components started with the
+# commands from docker-compose.yaml and the environment it resolves to with .env.example
+# (secrets generated as the docs say; service host names mapped to 127.0.0.1). Then the
+# compose health checks themselves are run, and the real inbox DAG runs through Celery.
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _loopback_env(resolved_doc: dict, ports: dict[str, int], secrets: dict[str, str], tmp: Path) -> dict[str, str]:
+    env = env_mapping(resolved_doc["x-airflow-common"])
+    replacements = {
+        "@postgres:5432/": f"@127.0.0.1:{ports['postgres']}/",
+        "@redis:6379/": f"@127.0.0.1:{ports['redis']}/",
+        "http://airflow-apiserver:8080/": f"http://127.0.0.1:{ports['api']}/",
+    }
+    for key, value in env.items():
+        for old, new in replacements.items():
+            value = value.replace(old, new)
+        env[key] = value
+    env.update({
+        # FAB is preinstalled in the image, not in the project's venv.
+        "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{ports['api']}",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(ports["scheduler_health"]),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(ports["worker_logs"]),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(ports["trigger_logs"]),
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        "MONITOR_DATA_DIR": str(tmp / "data"),
+        "MONITOR_STABLE_SECONDS": "0",
+        "AIRFLOW_HOME": str(tmp / "airflow_home"),
+        "HOME": str(tmp),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
+    })
+    return env
+
+
+@pytest.fixture(scope="module")
+def loopback_stack(compose, tmp_path_factory):
+    """The compose stack as processes on 127.0.0.1; yields (env, compose services, ports)."""
+    import secrets as secrets_module
+    import signal
+    import time
+
+    tools = {t: shutil.which(t) for t in ("initdb", "pg_ctl", "psql", "redis-server")}
+    if not all(tools.values()):
+        pytest.skip(f"not on PATH: {[t for t, p in tools.items() if not p]}")
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        import pwd
+
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and there is no 'postgres' user to run initdb as")
+        prefix = ["runuser", "-u", "postgres", "--"]
+    probe = subprocess.run(
+        [sys.executable, "-c", "import airflow.providers.celery.executors.celery_executor"],
+        env={"AIRFLOW_HOME": str(tmp_path_factory.mktemp("probe")), "PATH": os.environ.get("PATH", ""),
+             **({"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {})},
+        capture_output=True, text=True, timeout=300,
+    )
+    if probe.returncode != 0:
+        pytest.skip("the CeleryExecutor does not import here (see test_the_celery_executor_imports)")
+    from cryptography.fernet import Fernet
+
+    # Not under pytest's tmp root: that is private to root and initdb runs as postgres.
+    tmp = Path(tempfile.mkdtemp(prefix="compose-loopback-"))
+    os.chmod(tmp, 0o777)
+    ports = {name: _free_port() for name in
+             ("postgres", "redis", "api", "scheduler_health", "worker_logs", "trigger_logs")}
+    # "cp .env.example .env" and generate every secret, as docs/deploy.md says.
+    dotenv = dict(parse_env_file(ENV_EXAMPLE)[0])
+    generated = {
+        "POSTGRES_PASSWORD": secrets_module.token_urlsafe(32),
+        "REDIS_PASSWORD": secrets_module.token_urlsafe(32),
+        "FERNET_KEY": Fernet.generate_key().decode(),
+        "AIRFLOW_JWT_SECRET": secrets_module.token_urlsafe(64),
+        "AIRFLOW_API_SECRET_KEY": secrets_module.token_urlsafe(64),
+        "AIRFLOW_ADMIN_PASSWORD": secrets_module.token_urlsafe(18),
+        "SMTP_PASSWORD": secrets_module.token_urlsafe(18),
+        "SMTP_USER": "monitor@example.org",
+        "MONITOR_DATA_HOST_DIR": str(tmp / "host"),
+    }
+    dotenv.update(generated)
+    dotenv["AIRFLOW_CONN_MONITOR_WAREHOUSE"] = (
+        f"postgresql://{dotenv['POSTGRES_USER']}:{generated['POSTGRES_PASSWORD']}@postgres:5432/monitor"
+    )
+    assert not [k for k, v in dotenv.items() if "CHANGE_ME" in v and k != "SMTP_USER"]
+    doc = resolve(compose, dotenv)
+    env = _loopback_env(doc, ports, generated, tmp)
+    pg_user = env_mapping(doc["services"]["postgres"])["POSTGRES_USER"]
+    pg_db = env_mapping(doc["services"]["postgres"])["POSTGRES_DB"]
+
+    processes: list[subprocess.Popen] = []
+    pg_data = tmp / "pg"
+    log_dir = tmp / "logs"
+    log_dir.mkdir()
+
+    def run(args, check=True, as_postgres=False):
+        out = subprocess.run([*(prefix if as_postgres else []), *args], capture_output=True, text=True,
+                             timeout=300, env=env)
+        assert not check or out.returncode == 0, f"{args}:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}"
+        return out
+
+    def start(name: str, args: list[str]) -> None:
+        log = open(log_dir / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
+        processes.append(subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                          stdin=subprocess.DEVNULL, start_new_session=True, cwd=tmp))
+
+    pg_started = False
+    try:
+        # postgres service: one server; POSTGRES_DB + the init script, as the image does.
+        run([tools["initdb"], "-D", str(pg_data), "-U", pg_user, "--auth=trust", "-E", "UTF8"], as_postgres=True)
+        run([tools["pg_ctl"], "-D", str(pg_data), "-l", str(tmp / "pg.log"), "-w", "-o",
+             f"-c listen_addresses=127.0.0.1 -p {ports['postgres']} -k {tmp}", "start"], as_postgres=True)
+        pg_started = True
+        psql = [tools["psql"], "-h", "127.0.0.1", "-p", str(ports["postgres"]), "-U", pg_user,
+                "--no-psqlrc", "-v", "ON_ERROR_STOP=1"]
+        run([*psql, "-d", "postgres", "-c", f"CREATE DATABASE {pg_db}"])
+        run([*psql, "-d", pg_db, "-f", str(INIT_SQL)])
+        # redis service
+        start("redis", [tools["redis-server"], "--bind", "127.0.0.1", "--port", str(ports["redis"]),
+                        "--requirepass", generated["REDIS_PASSWORD"], "--save", "", "--appendonly", "no"])
+        # airflow-init
+        run(["airflow", "db", "migrate"])
+        run([sys.executable, "-c", "from etl.config import DataDirs; DataDirs.from_env().ensure()"])
+        # the long-running Airflow services, with their compose commands
+        for name in ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
+                     "airflow-triggerer", "airflow-worker"):
+            args = ["airflow", *command_text(doc["services"][name]).split()]
+            if name == "airflow-apiserver":
+                args += ["-H", "127.0.0.1", "-p", str(ports["api"])]
+            start(name, args)
+        yield env, doc["services"], ports, log_dir
+    finally:
+        for proc in reversed(processes):
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + 60
+        for proc in processes:
+            try:
+                proc.wait(timeout=max(1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait(timeout=30)
+        if pg_started:
+            run([tools["pg_ctl"], "-D", str(pg_data), "-m", "fast", "-w", "stop"], check=False, as_postgres=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _json_list(stdout: str) -> list | None:
+    """The JSON list an `airflow ... -o json` command printed (log lines may precede it)."""
+    for line in stdout.splitlines():
+        if line.lstrip().startswith(("[{", "[]")):
+            try:
+                return json.loads(line)
+            except ValueError:
+                return None
+    return None
+
+
+def _wait_for(check, what: str, log_dir: Path, limit: float = 300.0, detail=None):
+    """Poll until check() is truthy; a readiness limit, not a speed assertion."""
+    import time
+
+    deadline = time.monotonic() + limit
+    last = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(3)
+    logs = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-1500:]}" for p in sorted(log_dir.glob("*.log")))
+    extra = f"\n{detail()}" if detail else ""
+    pytest.fail(f"{what} not reached within {limit:.0f} s{extra}\n{logs}")
+
+
+@pytest.mark.slow
+@pytest.mark.production
+def test_loopback_stack_passes_the_compose_healthchecks(loopback_stack):
+    import socket
+
+    env, services, ports, log_dir = loopback_stack
+    # Inside a container HOSTNAME is the container's name; here Airflow records its own
+    # idea of the host name for its jobs and Celery names its node after the host name.
+    airflow_host = subprocess.run(
+        [sys.executable, "-c", "from airflow.utils.net import get_hostname; print(get_hostname())"],
+        env=env, capture_output=True, text=True, timeout=300, check=True,
+    ).stdout.strip().splitlines()[-1]
+    host_env = {"airflow-worker": socket.gethostname()}
+    for name in ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
+                 "airflow-triggerer", "airflow-worker"):
+        test = services[name]["healthcheck"]["test"]
+        command = (test[1] if len(test) == 2 else " ".join(test[1:])) if test[0] == "CMD-SHELL" else test[1:]
+        if isinstance(command, str):
+            command = command.replace("localhost:8080", f"127.0.0.1:{ports['api']}")
+            args = ["bash", "-c", command]
+        else:
+            args = [c.replace("localhost:8080", f"127.0.0.1:{ports['api']}")
+                     .replace("localhost:8974", f"127.0.0.1:{ports['scheduler_health']}") for c in command]
+        check_env = {**env, "HOSTNAME": host_env.get(name, airflow_host)}
+
+        def healthy(args=args, check_env=check_env):
+            return subprocess.run(args, env=check_env, capture_output=True, text=True, timeout=120).returncode == 0
+
+        _wait_for(healthy, f"{name} healthy ({' '.join(args)})", log_dir)
+
+
+@pytest.mark.slow
+@pytest.mark.production
+def test_loopback_stack_parses_the_dags_and_reaches_its_connections(loopback_stack):
+    """The DAGs parse in the stack, the documented back-fill resolves, both connections work.
+
+    Running DAGs through Celery end to end is tests/production/test_loopback.py's job.
+    """
+    env, _, _, log_dir = loopback_stack
+
+    def airflow(*args):
+        return subprocess.run(["airflow", *args], env=env, capture_output=True, text=True, timeout=300)
+
+    def parsed():
+        out = airflow("dags", "list", "-o", "json")
+        ids = {d.get("dag_id") for d in (_json_list(out.stdout) or [])}
+        return {"inbox_verwerking", "kwartaalrapportage"} <= ids
+
+    _wait_for(parsed, "both DAGs parsed by the dag-processor", log_dir)
+    # The back-fill of docs/deploy.md (dry run): the run of 5 October reports on Q3.
+    dry = airflow("backfill", "create", "--dag-id", "kwartaalrapportage", "--from-date", "2024-10-01",
+                  "--to-date", "2024-10-31", "--dry-run")
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    assert "2024-10-05" in dry.stdout
+
+    code = (
+        "import json\n"
+        "from airflow.providers.postgres.hooks.postgres import PostgresHook\n"
+        "from airflow.providers.smtp.hooks.smtp import SmtpHook\n"
+        "from airflow.sdk import BaseHook\n"
+        "db = PostgresHook(postgres_conn_id='monitor_warehouse').get_first('SELECT current_database()')[0]\n"
+        "hook = SmtpHook(smtp_conn_id='smtp_default')\n"
+        "hook.conn = BaseHook.get_connection('smtp_default')\n"
+        "print(json.dumps({'db': db, 'host': hook.host, 'port': hook.port, 'from': hook.from_email,\n"
+        "                  'starttls': hook.smtp_starttls, 'ssl': hook.use_ssl}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    conns = json.loads(out.stdout.strip().splitlines()[-1])
+    example = parse_env_file(ENV_EXAMPLE)[0]
+    assert conns == {"db": "monitor", "host": example["SMTP_HOST"], "port": int(example["SMTP_PORT"]),
+                     "from": example["SMTP_FROM"], "starttls": True, "ssl": False}
