@@ -22,6 +22,7 @@ import logging
 import os
 import re
 import time
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,7 +38,9 @@ from etl.store import Delivery, Store
 log = logging.getLogger(__name__)
 
 _IGNORED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
-_TEMP_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".crdownload", ".download", "~")
+_TEMP_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".filepart", ".crdownload", ".download", "~")
+PAUSE_ENV = "MONITOR_TEST_PAUSE_AT"
+PAUSE_FILE_ENV = "MONITOR_TEST_PAUSE_FILE"
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,10 @@ def is_ignored(name: str) -> bool:
 
 
 def safe_name(name: str) -> str:
-    """A file name that is safe to reuse on disk: no separators, control characters or dots in front."""
-    cleaned = re.sub(r"[\x00-\x1f\x7f/\\:*?\"<>|]", "_", name).strip(" .")
+    """A file name that is safe to reuse on disk: no separators, control or format characters
+    (a right-to-left override makes ``xlsx.exe`` read as ``exe.xlsx``), no dots in front."""
+    cleaned = "".join("_" if not ch.isprintable() else ch for ch in name)
+    cleaned = re.sub(r"[/\\:*?\"<>|]", "_", cleaned).strip(" .")
     return (cleaned or "bestand")[:150]
 
 
@@ -131,11 +136,28 @@ def _levering_id(bron: str, received: dt.datetime, sha: str) -> str:
 
 def _final_place(dirs: DataDirs, d: Delivery, claimed_name: str) -> Path:
     name = f"{d.levering_id}__{safe_name(claimed_name)}"
-    if d.persoonsgegevens:
+    if d.persoonsgegevens or any(p["code"] == "verwerkingsfout" for p in d.problemen):
         return dirs.restricted / d.bron / name
     if d.status == "geaccepteerd":
         return dirs.archive / d.bron / name
     return dirs.quarantine / d.bron / name
+
+
+def pause_point(name: str) -> None:
+    """Test hook for the kill test (tests/etl/test_inbox.py); does nothing unless asked.
+
+    With ``MONITOR_TEST_PAUSE_AT=<name>`` the process stops for good at that point:
+    it writes its pid to ``MONITOR_TEST_PAUSE_FILE`` and sleeps, so that the test can
+    SIGKILL it at a known step instead of guessing with timers. Points, in order:
+    ``after_claim``, ``after_analyse``, ``after_record``, ``after_receipt``, ``after_move``.
+    """
+    if os.environ.get(PAUSE_ENV) != name:
+        return
+    marker = os.environ.get(PAUSE_FILE_ENV)
+    if marker:
+        Path(marker).write_text(str(os.getpid()), encoding="utf-8")
+    while True:
+        time.sleep(3600)
 
 
 def _receipt_stem(received_iso: str, name: str) -> str:
@@ -162,10 +184,13 @@ def settle(dirs: DataDirs, store: Store, d: Delivery, claimed: Path | None, clai
                   for r in store.conn.execute("SELECT periode, levering_id FROM delivery_quarters WHERE vervangen_door = ?",
                                               (d.levering_id,))]
     receipt = _receipt_for(d, get_source(d.bron).naam, d.validatie.get("aantallen", {}), superseded)
-    hook_markup(dirs, d, claimed if claimed is not None and claimed.exists() else final, receipt)
+    if not d.persoonsgegevens:         # a copy of a file with personal data is never written anywhere
+        hook_markup(dirs, d, claimed if claimed is not None and claimed.exists() else final, receipt)
     txt, _ = write_receipt(receipt, dirs.outbox / d.bron, _receipt_stem(d.ontvangen_op, d.bestandsnaam))
+    pause_point("after_receipt")
     if claimed is not None and (claimed.exists() or claimed.is_symlink()):
         _move(claimed, final)
+    pause_point("after_move")
     store.mark_settled(d.levering_id, str(final.relative_to(dirs.root)))
     log.info("levering %s (%s, %s): %s -> %s", d.levering_id, d.bron, printable_name(d.bestandsnaam), d.status, final)
     return Outcome(d.bron, d.bestandsnaam, d.status, d.levering_id, final, txt,
@@ -173,23 +198,32 @@ def settle(dirs: DataDirs, store: Store, d: Delivery, claimed: Path | None, clai
 
 
 def hook_markup(dirs: DataDirs, d: Delivery, workbook: Path, receipt: Receipt) -> None:
-    """Extension point for the marked-up partner copy (see etl.markup); no-op when absent."""
+    """Extension point for the marked-up partner copy (see etl.markup); no-op when absent.
+
+    The copy is a courtesy: if it fails, the receipt, the move and the record still
+    happen (otherwise one odd workbook would stop the inbox on every run). Only the
+    exception type is logged, never its text, which could quote cell values.
+    """
     try:
         from etl import markup
     except ImportError:
         return
-    markup.write_for_delivery(dirs, d, workbook, receipt)
+    try:
+        markup.write_for_delivery(dirs, d, workbook, receipt)
+    except Exception as exc:  # noqa: BLE001 - see docstring
+        log.error("gemarkeerde kopie voor %s niet gemaakt (%s)", d.levering_id, type(exc).__name__)
 
 
 def _duplicate(dirs: DataDirs, store: Store, bron: str, claimed: Path, name: str, received: dt.datetime,
-               sha: str, first: Delivery) -> Outcome:
+               sha: str, first: Delivery, lid: str) -> Outcome:
     received_iso = received.replace(microsecond=0).isoformat()
-    lid = _levering_id(bron, received, sha)
     final = dirs.archive / bron / "dubbel" / f"{lid}__{safe_name(name)}"
     r = Receipt(status="dubbel", bron=bron, bron_naam=get_source(bron).naam, bestand=name, ontvangen_op=received_iso,
                 levering_id=lid, sha256=sha, periodes=first.periodes, eerder_ontvangen_als=first.levering_id)
     txt, _ = write_receipt(r, dirs.outbox / bron, _receipt_stem(received_iso, name))
-    store.log_event("dubbel", bron=bron, levering_id=lid, sha256=sha, bestandsnaam=name, eerder=first.levering_id)
+    seen = store.conn.execute("SELECT 1 FROM audit_log WHERE actie = 'dubbel' AND levering_id = ?", (lid,)).fetchone()
+    if seen is None:                   # a rerun after a kill logs the duplicate once
+        store.log_event("dubbel", bron=bron, levering_id=lid, sha256=sha, bestandsnaam=name, eerder=first.levering_id)
     _move(claimed, final)
     return Outcome(bron, name, "dubbel", lid, final, txt)
 
@@ -201,29 +235,68 @@ def process_claimed(dirs: DataDirs, store: Store, bron: str, claimed: Path, limi
         sha = hashlib.sha256(os.readlink(claimed).encode()).hexdigest()
     else:
         sha = sha256_of(claimed)
-    unfinished = store.unfinished_with_hash(bron, sha)
-    if unfinished is not None:
-        log.warning("hervat onderbroken verwerking van %s", unfinished.levering_id)
-        return settle(dirs, store, unfinished, claimed, original)
+    lid, recorded = _claim_identity(store, bron, received, sha, original)
+    if recorded is not None:
+        log.warning("hervat onderbroken verwerking van %s", lid)
+        return settle(dirs, store, recorded, claimed, original)
     first = store.accepted_with_hash(bron, sha)
     if first is not None:
-        return _duplicate(dirs, store, bron, claimed, original, received, sha, first)
+        return _duplicate(dirs, store, bron, claimed, original, received, sha, first, lid)
     source = get_source(bron)
     if claimed.is_symlink():
         problems = [error("snelkoppeling", "Het bestand is een snelkoppeling (symbolische link), geen echt bestand.",
                           "Zet het bestand zelf in de map, niet een snelkoppeling ernaar.")]
         analysis = Analysis(accepted=False, problems=problems)
     else:
-        analysis = analyse(claimed, source, limits)
+        try:
+            analysis = analyse(claimed, source, limits)
+        except Exception as exc:  # noqa: BLE001 - see _crashed
+            analysis = _crashed(lid, exc)
+    pause_point("after_analyse")
     status = "geaccepteerd" if analysis.accepted else "afgekeurd"
-    d = Delivery(levering_id=_levering_id(bron, received, sha), bron=bron, bestandsnaam=original, sha256=sha,
+    d = Delivery(levering_id=lid, bron=bron, bestandsnaam=original, sha256=sha,
                  ontvangen_op=received.replace(microsecond=0).isoformat(), status=status,
                  persoonsgegevens=analysis.personal_data, periodes=analysis.periodes,
                  problemen=[p.to_dict() for p in analysis.problems],
                  validatie={**analysis.validation.to_dict(), "aantallen": analysis.counts},
                  opgeslagen_als=None, afgerond=False)
     store.record(d, analysis.values if analysis.accepted else None)
+    pause_point("after_record")
     return settle(dirs, store, d, claimed, original)
+
+
+def _crashed(lid: str, exc: Exception) -> Analysis:
+    """A bug of ours must not stop the inbox: without this, the file would stay in
+    processing/ and crash every later run, blocking the partner's other files.
+
+    The file is rejected with ``verwerkingsfout`` and kept in the *restricted* quarantine:
+    the personal-data screen may not have finished with it. An operator moves it back to
+    the inbox after the fix (a rejected file is analysed again). Only the exception type
+    and the code locations are logged, never the message, which could quote cell values.
+    """
+    where = " <- ".join(f"{f.filename}:{f.lineno} {f.name}" for f in reversed(traceback.extract_tb(exc.__traceback__)))
+    log.error("analyse van %s mislukt: %s at %s", lid, type(exc).__name__, where)
+    return Analysis(accepted=False, problems=[error(
+        "verwerkingsfout", "Het bestand kon door een fout aan onze kant niet worden verwerkt.",
+        "U hoeft nu niets te doen: wij zijn gewaarschuwd en verwerken het bestand opnieuw zodra de fout is verholpen. "
+        "Neem bij vragen contact op en noem het kenmerk.")])
+
+
+def _claim_identity(store: Store, bron: str, received: dt.datetime, sha: str, name: str) -> tuple[str, Delivery | None]:
+    """This claimed file's delivery id, and the record an earlier (killed) run made for it.
+
+    The id comes from the claim itself (the second it was received, recorded in the
+    claimed file name, and the content hash), so a rerun finds exactly the record it
+    made, not some other delivery with the same content. Two claims that share both
+    (the same content dropped twice, under two names, in one second) are told apart
+    by the name.
+    """
+    base = _levering_id(bron, received, sha)
+    for lid in (base, f"{base}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"):
+        d = store.delivery(lid)
+        if d is None or d.bestandsnaam == name:
+            return lid, d
+    raise RuntimeError(f"no free delivery id for {base}")
 
 
 def resume_unsettled(dirs: DataDirs, store: Store, bron: str) -> list[Outcome]:
@@ -255,5 +328,6 @@ def process_inbox(dirs: DataDirs | None = None, sources: tuple[str, ...] = SOURC
                 for path in stable_files(dirs, bron):
                     received = dt.datetime.now(dt.UTC)
                     claimed = claim(dirs, path, bron, received)
+                    pause_point("after_claim")
                     outcomes.append(process_claimed(dirs, store, bron, claimed, limits))
     return outcomes

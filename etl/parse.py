@@ -76,18 +76,20 @@ def parse_periode(raw: object) -> Parsed:
 
 # --- counts and numbers ------------------------------------------------------------
 
-_DUTCH_THOUSANDS = re.compile(r"^-?\d{1,3}(\.\d{3})+$")
+_DUTCH_THOUSANDS = re.compile(r"^-?[1-9]\d{0,2}(\.\d{3})+$")     # 1.234 (not 0.015: no group starts with 0)
 _PLAIN_INT = re.compile(r"^-?\d+$")
 _DECIMAL = re.compile(r"^-?\d+([.,]\d+)?$")
 
 
 def _number_from_text(text: str) -> float:
     t = text.replace("\u00a0", "").replace(" ", "")
+    if len(t) > 30:                      # int() refuses > 4300 digits with ValueError; no count is this long
+        raise ParseError("een te lang getal")
     if _PLAIN_INT.match(t):
         return float(int(t))
     if _DUTCH_THOUSANDS.match(t):
         return float(int(t.replace(".", "")))
-    if re.match(r"^-?\d{1,3}(\.\d{3})+,\d+$", t):   # 1.234,5
+    if re.match(r"^-?[1-9]\d{0,2}(\.\d{3})+,\d+$", t):   # 1.234,5
         return float(t.replace(".", "").replace(",", "."))
     if _DECIMAL.match(t):
         return float(t.replace(",", "."))
@@ -215,15 +217,20 @@ def parse_gemeente(raw: object) -> Parsed:
     """
     if is_empty(raw):
         return MISSING
-    if isinstance(raw, float) and raw == int(raw):
+    if isinstance(raw, float) and raw.is_integer():      # (inf and nan are not: int() would raise)
         raw = int(raw)
     key = fold(raw)
     hit = gemeente_lookup().get(key)
-    if hit is None and key.startswith("gemeente "):
-        hit = gemeente_lookup().get(key.removeprefix("gemeente "))
-    if hit is None and key.isdigit():
-        hit = gemeente_lookup().get(str(int(key)))
+    for prefix in ("gemeente ", "gem "):
+        if hit is None and key.startswith(prefix):
+            hit = gemeente_lookup().get(key.removeprefix(prefix))
+    code = _GM_CODE.match(key)              # 14, 0014, GM14, GM0014, gm 0014
+    if hit is None and code:
+        hit = gemeente_lookup().get(str(int(code.group(1))))
     return Parsed(hit if hit else str(raw).strip())
+
+
+_GM_CODE = re.compile(r"^(?:gm ?)?(\d{1,4})$")
 
 
 def parse_wijk(raw: object) -> Parsed:
@@ -247,7 +254,7 @@ def parse_enum(raw: object, allowed: tuple[str, ...]) -> Parsed:
 def parse_text(raw: object) -> Parsed:
     if is_empty(raw):
         return MISSING
-    if isinstance(raw, float) and raw == int(raw):
+    if isinstance(raw, float) and raw.is_integer():      # (inf and nan are not: int() would raise)
         raw = int(raw)
     return Parsed(str(raw).strip())
 

@@ -16,6 +16,7 @@ cached value are found by ``etl.safety``.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ import pandas as pd
 from python_calamine import CalamineWorkbook
 
 from etl.parse import ParseError, is_empty, parser_for
+from etl.perf import gc_paused
 from etl.problems import Problem, error, warning
 from etl.reference import wijk_names
 from etl.safety import WorkbookInfo
@@ -50,6 +52,7 @@ class SheetData:
     headers: dict[str, str]                           # column -> header as written
     extra_columns: list[str] = field(default_factory=list)
     totals_row: int | None = None
+    unreadable: dict[str, list[int]] = field(default_factory=dict)   # column -> Excel rows already reported unreadable
 
 
 @dataclass
@@ -74,10 +77,23 @@ def load_grids(path: Path) -> dict[str, Grid]:
         for meta in wb.sheets_metadata:
             if str(meta.typ) != "SheetTypeEnum.WorkSheet":
                 continue
-            grids[meta.name] = wb.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
+            with gc_paused():           # one list per row, no cycles: collections only cost time
+                grids[meta.name] = wb.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
         return grids
     finally:
         wb.close()
+
+
+def _key(text: object) -> str:
+    """Header and sheet-name key: folded and without spaces, so that ``Kinder-mishandeling``,
+    ``kinder_mishandeling`` and ``Kindermishandeling`` are one column (the contract folds
+    spaces, underscores and punctuation). No two columns of a sheet share a key
+    (checked in tests/etl/test_catalogue.py)."""
+    return fold(text).replace(" ", "")
+
+
+#: Sheets the blank partner template (etl.templates) adds: never data, never worth a warning.
+TEMPLATE_SHEETS = frozenset({"toelichting", "keuzelijsten"})
 
 
 def match_sheets(grids: dict[str, Grid], source: Source) -> tuple[dict[str, str], list[Problem]]:
@@ -85,13 +101,20 @@ def match_sheets(grids: dict[str, Grid], source: Source) -> tuple[dict[str, str]
     problems: list[Problem] = []
     found: dict[str, str] = {}
     for spec in source.sheets:
-        hits = [name for name in grids if fold(name) in spec.folded_names]
+        keys = {_key(n) for n in spec.folded_names}
+        hits = [name for name in grids if _key(name) in keys]
         if len(hits) > 1:
             problems.append(error("tabblad_dubbel", f"Er zijn meerdere tabbladen die '{spec.name}' kunnen zijn: {', '.join(hits)}.",
                                   f"Houd één tabblad '{spec.name}' over.", sheet=hits[0]))
         if hits:
             found[spec.name] = hits[0]
     for name, grid in grids.items():
+        if _key(name) in TEMPLATE_SHEETS:  # our own template's instructions and pick lists (etl.templates)
+            continue
+        from etl.markup import is_control_sheet  # the Controle sheet of our marked-up copy, dropped back
+
+        if is_control_sheet(grid):
+            continue
         if name not in found.values() and any(not is_empty(v) and v != "" for row in grid for v in row):
             problems.append(warning("tabblad_genegeerd", f"Het tabblad '{name}' hoort niet bij de aanlevering en is niet gelezen.",
                                     "Geen actie nodig als dit tabblad geen gegevens voor de monitor bevat.", sheet=name))
@@ -100,10 +123,10 @@ def match_sheets(grids: dict[str, Grid], source: Source) -> tuple[dict[str, str]
 
 def find_header(grid: Grid, spec: Sheet) -> tuple[int | None, dict[int, Column], list[int]]:
     """The row (0-based) that matches most contract headers; its column map; duplicate columns."""
-    lookup = {f: c for c in spec.columns for f in c.folded_names}
+    lookup = {_key(f): c for c in spec.columns for f in c.folded_names}
     best: tuple[int, int | None] = (0, None)
     for r, row in enumerate(grid[:HEADER_SCAN_ROWS]):
-        hits = {lookup[fold(v)].name for v in row if isinstance(v, str) and fold(v) in lookup}
+        hits = {lookup[_key(v)].name for v in row if isinstance(v, str) and _key(v) in lookup}
         if len(hits) > best[0]:
             best = (len(hits), r)
     needed = min(2, len(spec.columns))
@@ -114,8 +137,8 @@ def find_header(grid: Grid, spec: Sheet) -> tuple[int | None, dict[int, Column],
     seen: dict[str, int] = {}
     duplicates: list[int] = []
     for c, v in enumerate(grid[r]):
-        if isinstance(v, str) and fold(v) in lookup:
-            col = lookup[fold(v)]
+        if isinstance(v, str) and _key(v) in lookup:
+            col = lookup[_key(v)]
             if col.name in seen:
                 duplicates.append(c)
                 continue
@@ -125,13 +148,43 @@ def find_header(grid: Grid, spec: Sheet) -> tuple[int | None, dict[int, Column],
 
 
 def _is_total_row(row: Sequence[object]) -> bool:
+    """A ``Totaal`` label in one of the leading cells, before the first number.
+
+    Partners put the label in the first column (``Totaal``) or in the area column with
+    the quarter still filled in (``2024-Q3 | Totaal regio | 380 | ...``).
+    """
+    leading = 0
     for v in row:
-        if isinstance(v, str) and v.strip():
-            f = fold(v)
-            return f in _TOTAL_WORDS or f.startswith("totaal ")
-        if not is_empty(v) and v != "":
+        if v is None or v == "":
+            continue
+        if isinstance(v, bool | int | float):
+            return False
+        leading += 1
+        if isinstance(v, str) and _is_total_label(v):
+            return True
+        if leading >= 3:
             return False
     return False
+
+
+_TOTAL_STEMS = ("tot", "som")
+assert all(any(stem in w for stem in _TOTAL_STEMS) for w in _TOTAL_WORDS)
+
+
+def _is_total_label(text: str) -> bool:
+    """``fold(text)`` is a total word. Runs for the leading cells of every row, ids included.
+
+    Folding ASCII text only lower-cases it and turns runs of other characters into
+    spaces, so letters adjacent after folding were adjacent before: ASCII text without
+    a stem of every total word cannot fold to one, and the (costly, uncacheable for
+    unique ids) fold is skipped.
+    """
+    if text.isascii():
+        low = text.lower()
+        if "tot" not in low and "som" not in low:       # _TOTAL_STEMS, spelled out: this runs per row
+            return False
+    f = fold(text)
+    return f in _TOTAL_WORDS or f.startswith("totaal ")
 
 
 def parse_sheet(grid: Grid, spec: Sheet, found_name: str, info: WorkbookInfo) -> tuple[SheetData | None, list[Problem]]:
@@ -176,7 +229,7 @@ def parse_sheet(grid: Grid, spec: Sheet, found_name: str, info: WorkbookInfo) ->
         row = grid[r]
         cells = [row[c] if c < len(row) else None for c in mapping]
         filled = [v for v in cells if not (v is None or v == "")]
-        if _is_total_row(row) and totals_idx is None and data_rows:
+        if totals_idx is None and data_rows and _is_total_row(row):
             totals_idx = r
             continue
         if not filled:
@@ -185,7 +238,7 @@ def parse_sheet(grid: Grid, spec: Sheet, found_name: str, info: WorkbookInfo) ->
             if len(filled) >= 2:
                 after_totals.append(r + 1)
             continue
-        if len(filled) == 1 and _is_note(row, mapping):
+        if len(filled) <= 3 and _is_note(row, mapping):
             continue
         data_rows.append(r)
     if after_totals:
@@ -193,16 +246,20 @@ def parse_sheet(grid: Grid, spec: Sheet, found_name: str, info: WorkbookInfo) ->
                               "Zet de regel 'Totaal' onderaan de tabel, of verwijder hem.",
                               sheet=found_name, rows=tuple(after_totals)))
 
+    data_cells = [grid[r] for r in data_rows]
+    min_width = min(map(len, data_cells), default=0)   # columns every data row has: no bounds check
     index = pd.Index([r + 1 for r in data_rows], name="excel_rij")
     frame = pd.DataFrame(index=index)
     suppressed: dict[str, list[int]] = {}
+    unreadable: dict[str, list[int]] = {}
     letters: dict[str, str] = {}
     headers: dict[str, str] = {}
     for c, col in mapping.items():
         letter = column_letter(c)
         letters[col.name] = letter
         headers[col.name] = str(header[c]).strip()
-        raw = [grid[r][c] if c < len(grid[r]) else None for r in data_rows]
+        raw = ([row[c] for row in data_cells] if c < min_width
+               else [grid[r][c] if c < len(grid[r]) else None for r in data_rows])
         values, supp, errs = _parse_column(raw, col)
         frame[col.name] = _as_series(values, col, index)
         if supp:
@@ -215,6 +272,7 @@ def parse_sheet(grid: Grid, spec: Sheet, found_name: str, info: WorkbookInfo) ->
                                       rows=tuple(data_rows[i] + 1 for i in supp)))
         for message, idxs in errs.items():
             rows = tuple(data_rows[i] + 1 for i in idxs)
+            unreadable.setdefault(col.name, []).extend(rows)
             examples = () if col.type in {"id", "text"} else tuple(dict.fromkeys(str(raw[i]) for i in idxs))[:5]
             problems.append(error(
                 "waarde_onleesbaar",
@@ -235,7 +293,7 @@ def parse_sheet(grid: Grid, spec: Sheet, found_name: str, info: WorkbookInfo) ->
         if col.name not in frame:
             frame[col.name] = _as_series([None] * len(index), col, index)
     sd = SheetData(spec=spec, found_name=found_name, header_row=header_row, frame=frame,
-                   suppressed=suppressed, letters=letters, headers=headers, extra_columns=extra,
+                   suppressed=suppressed, letters=letters, headers=headers, extra_columns=extra, unreadable=unreadable,
                    totals_row=totals_idx + 1 if totals_idx is not None else None)
     if totals_idx is not None:
         problems.extend(_check_totals(grid[totals_idx], mapping, sd))
@@ -246,31 +304,33 @@ def parse_sheet(grid: Grid, spec: Sheet, found_name: str, info: WorkbookInfo) ->
 
 
 def _is_note(row: Sequence[object], mapping: dict[int, Column]) -> bool:
-    """A single free-text cell under or beside the table (``Bron: ...``) is a note, not data.
+    """Free text under or beside the table (``Bron: ...``) is a note, not data.
 
-    Only called for rows with exactly one filled cell; a cell that reads as a valid
-    value for its column (a municipality, a quarter, a number) is data, not a note.
+    Called for rows with at most three filled cells; a cell that reads as a valid
+    value for its column (a municipality, a quarter, a number) makes the row data.
     """
-    for c, col in mapping.items():
-        v = row[c] if c < len(row) else None
-        if v is None or v == "":
-            continue
-        if not isinstance(v, str):
-            return False
-        if col.type in {"text", "id"}:
-            return len(v) > 30 or ":" in v
-        try:
-            parsed = parser_for(col.type, col.allowed)(v)
-        except ParseError:
-            return True
-        if col.type == "gemeente":
-            return not str(parsed.value).startswith("GM")
-        if col.type == "wijk":
-            return parsed.value not in wijk_names()
-        if col.type == "enum":
-            return parsed.value not in col.allowed
+    filled = [(v, col) for c, col in mapping.items() if (v := row[c] if c < len(row) else None) not in (None, "")]
+    return all(_note_like(v, col) for v, col in filled)
+
+
+def _note_like(v: object, col: Column) -> bool:
+    """A cell that is free text and no valid value for its column. A note may span a few
+    cells (``Toelichting: | aantallen per gemeente``): every filled cell must look like this."""
+    if not isinstance(v, str):
         return False
-    return True
+    if col.type in {"text", "id"}:
+        return len(v) > 30 or ":" in v
+    try:
+        parsed = parser_for(col.type, col.allowed)(v)
+    except ParseError:
+        return True
+    if col.type == "gemeente":
+        return not str(parsed.value).startswith("GM")
+    if col.type == "wijk":
+        return parsed.value not in wijk_names()
+    if col.type == "enum":
+        return parsed.value not in col.allowed
+    return parsed.value is None
 
 
 def _parse_column(raw: list[object], col: Column) -> tuple[list[object], list[int], dict[str, list[int]]]:
@@ -279,16 +339,31 @@ def _parse_column(raw: list[object], col: Column) -> tuple[list[object], list[in
     suppressed: list[int] = []
     errors: dict[str, list[int]] = defaultdict(list)
     fast_numeric = col.type in {"count", "number"}
+    # Parsers are pure functions of the cell value, and most columns repeat a few values
+    # (quarters, areas, ja/nee, dates): parse each distinct (type, value) once. The type is
+    # part of the key because 1 == 1.0 == True (a str only equals a str: its own key).
+    # Ids and free text are mostly unique: no memo.
+    memo: dict[object, object] | None = None if col.type in {"id", "text"} else {}
     for i, v in enumerate(raw):
         if v is None or v == "":
+            continue
+        if type(v) is float and not math.isfinite(v):      # "inf"/"nan" in the XML: Excel never writes them
+            errors["geen geldig getal (oneindig of ongedefinieerd)"].append(i)
             continue
         if fast_numeric and type(v) is float and (col.type == "number" or v.is_integer()):
             values[i] = v
             continue
-        try:
-            p = parse(v)
-        except ParseError as exc:
-            errors[str(exc)].append(i)
+        key = v if type(v) is str else (type(v), v)
+        p = memo.get(key) if memo is not None else None
+        if p is None:
+            try:
+                p = parse(v)
+            except ParseError as exc:
+                p = str(exc)
+            if memo is not None:
+                memo[key] = p
+        if type(p) is str:
+            errors[p].append(i)
             continue
         values[i] = p.value
         if p.suppressed:

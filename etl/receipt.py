@@ -105,6 +105,11 @@ def render_text(r: Receipt) -> str:
             "Het bestand is daarom in zijn geheel geweigerd en apart afgeschermd bewaard (niet in het gewone archief).",
             "In dit ontvangstbewijs staan bewust geen waarden uit het bestand.", "",
         ]
+    internal = [p for p in errors if p.code == "verwerkingsfout"]
+    if internal:                       # our fault, not the partner's: no "what to change" list for it
+        lines += ["Bij het verwerken van dit bestand ging bij ons iets mis; dat ligt niet aan uw bestand.",
+                  internal[0].fix, ""]
+        errors = [p for p in errors if p.code != "verwerkingsfout"]
     if errors:
         lines.append(f"WAT MOET U AANPASSEN ({len(errors)} {'punt' if len(errors) == 1 else 'punten'}):")
         lines += _problem_lines(errors)

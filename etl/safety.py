@@ -26,6 +26,15 @@ NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 _CHUNK = 1 << 20
+# Element tags with or without a namespace prefix (``<row``, ``<x:row``: .NET exporters write
+# prefixes). Plain substring counts: ``bytes.count`` runs at memory speed, a regex does not.
+# (A ``<row>`` without attributes escapes this count; etl.intake checks the loaded grid again.)
+_ROW_TAGS = (b"<row ", b":row ")
+_FORMULA_TAGS = (b"<f", b":f")
+
+
+def _count_rows(data: bytes) -> int:
+    return sum(data.count(t) for t in _ROW_TAGS)
 
 
 class FileRefused(Exception):
@@ -61,6 +70,8 @@ def check_workbook(path: Path, limits: Limits | None = None) -> WorkbookInfo:
     ext = path.suffix.lower()
     if ext != ".xlsx":
         msg = _EXT_MESSAGES.get(ext, f"Het bestand heeft de extensie '{ext or '(geen)'}'; we verwerken alleen .xlsx-bestanden.")
+        if ext == ".xlsm":
+            raise _refuse("macros", msg, "Sla het bestand op als 'Excel-werkmap (*.xlsx)' (zonder macro's) en lever opnieuw aan.")
         raise _refuse("geen_xlsx", msg)
     size = path.stat().st_size
     if size == 0:
@@ -114,20 +125,30 @@ def _inspect_zip(zf: zipfile.ZipFile, limits: Limits) -> WorkbookInfo:
         is_xml = zi.filename.endswith((".xml", ".rels", ".vml"))
         is_sheet = zi.filename in by_path
         has_formula = False
-        first = True
+        rows = 0
         tail = b""
         with zf.open(zi) as fh:
             while chunk := fh.read(_CHUNK):
                 total += len(chunk)
                 if total > limits.max_uncompressed_bytes:
                     raise _bomb(limits)
-                if is_xml and first and (b"<!DOCTYPE" in chunk[:4096] or b"<!ENTITY" in chunk[:4096]):
+                window = tail + chunk
+                # Anywhere in the part, not only at its start: a long comment can push the
+                # DOCTYPE past the first kilobytes. Cell text is escaped (&lt;), so a literal
+                # "<!DOCTYPE" or "<!ENTITY" never occurs in a real workbook.
+                if is_xml and (b"<!DOCTYPE" in window or b"<!ENTITY" in window):
                     raise _refuse("xml_onveilig", "Het bestand bevat XML-constructies die in een Excel-werkmap niet horen (DOCTYPE/ENTITY).",
                                   "Sla het bestand opnieuw op vanuit Excel en lever het opnieuw aan. Neem contact op als dit blijft gebeuren.")
-                if is_sheet and not has_formula:
-                    has_formula = b"<f" in tail + chunk
-                tail = chunk[-8:]
-                first = False
+                if is_sheet:
+                    # A hint only (``<f`` also starts ``<filterColumn``): the cells are checked by a real parse.
+                    has_formula = has_formula or any(t in window for t in _FORMULA_TAGS)
+                    # Count rows while streaming, so a huge sheet is refused before any reader loads it;
+                    # counting in tail + chunk minus tail counts a tag cut by the chunk boundary once.
+                    rows += _count_rows(window) - _count_rows(tail)
+                    if rows > limits.max_rows:
+                        raise FileRefused(error("te_groot", f"Tabblad '{by_path[zi.filename]}' heeft meer dan {limits.max_rows} regels; dat is geen gewone kwartaallevering.",
+                                                "Lever alleen de gevraagde gegevens aan.", sheet=by_path[zi.filename]))
+                tail = chunk[-16:]
         if is_sheet and has_formula:
             cells = _formulas_without_value(zf, zi.filename)
             if cells:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import yaml
@@ -27,8 +27,18 @@ def fold(text: object) -> str:
     Partners type headers by hand: ``Aantal  meldingen``, ``aantal_meldingen`` and
     ``Aantal meldingen:`` must all match the same column.
     """
-    s = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
-    s = re.sub(r"[^0-9a-z]+", " ", s.lower())
+    return _fold_str(text if type(text) is str else str(text))
+
+
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+@lru_cache(maxsize=1 << 16)
+def _fold_str(text: str) -> str:
+    """Cached on the string only (never on the raw object: 1, 1.0 and True hash alike):
+    the reader folds the same few headers, quarters and area names on every row."""
+    s = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    s = _NON_ALNUM.sub(" ", s.lower())
     return " ".join(s.split())
 
 

@@ -222,12 +222,17 @@ class Store:
                  d.opgeslagen_als))
             if d.status == "geaccepteerd":
                 for periode in d.periodes:
-                    prev = conn.execute("SELECT levering_id FROM delivery_quarters WHERE bron = ? AND periode = ? AND actueel = 1",
-                                        (d.bron, periode)).fetchone()
+                    prev = conn.execute(
+                        """SELECT q.levering_id, d.sha256, d.bestandsnaam FROM delivery_quarters q JOIN deliveries d USING (levering_id)
+                           WHERE q.bron = ? AND q.periode = ? AND q.actueel = 1""", (d.bron, periode)).fetchone()
                     if prev:
                         conn.execute("UPDATE delivery_quarters SET actueel = 0, vervangen_door = ? WHERE levering_id = ? AND periode = ?",
                                      (d.levering_id, prev["levering_id"], periode))
                         superseded.append((periode, prev["levering_id"]))
+                        # One audit row per superseded (source, quarter): both deliveries, both hashes.
+                        self.log(conn, "vervangen", bron=d.bron, levering_id=d.levering_id, sha256=d.sha256,
+                                 bestandsnaam=d.bestandsnaam, periode=periode, vervangen_levering_id=prev["levering_id"],
+                                 vervangen_sha256=prev["sha256"], vervangen_bestandsnaam=prev["bestandsnaam"])
                     conn.execute("INSERT INTO delivery_quarters (levering_id, bron, periode, actueel) VALUES (?,?,?,1)",
                                  (d.levering_id, d.bron, periode))
                 if values is not None and len(values):

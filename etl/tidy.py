@@ -57,10 +57,12 @@ def _ratio(num: Value, den: Value, indicator: str) -> Value:
 
 def _cell_values(sd: SheetData, gtype: str, code_of) -> Iterator[Value]:
     suppressed = {(c, r) for c, rows in sd.suppressed.items() for r in rows}
-    for row_no, row in sd.frame.iterrows():
-        for col in sd.spec.value_columns:
-            status = SUPPRESSED if (col.name, row_no) in suppressed else None
-            yield _v(row["periode"], "", gtype, code_of(row), col.name, row[col.name], status)
+    names = [col.name for col in sd.spec.value_columns]
+    # Plain dicts, not iterrows(): a Series per row and a lookup per cell cost ~40 us a cell.
+    for row_no, row in zip(sd.frame.index, sd.frame.to_dict("records"), strict=True):
+        for name in names:
+            status = SUPPRESSED if (name, row_no) in suppressed else None
+            yield _v(row["periode"], "", gtype, code_of(row), name, row[name], status)
 
 
 def _gemeente_level(sd: SheetData, bron: str) -> list[Value]:

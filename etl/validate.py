@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -184,12 +184,29 @@ def run_expectations(source: Source, read: ReadResult) -> tuple[list[Problem], V
                 continue
             meta = r.expectation_config.meta
             summary.failed.append(f"{name}: {r.expectation_config.type}")
-            problems.append(_problem_from_result(sd, meta, r.result or {}))
+            problem = _without_unreadable(_problem_from_result(sd, meta, r.result or {}), sd, meta)
+            if problem is not None:
+                problems.append(problem)
     return problems, summary
 
 
+def _without_unreadable(p: Problem, sd: SheetData, meta: dict) -> Problem | None:
+    """A cell the reader could not parse is already reported (``waarde_onleesbaar``); its
+    empty value must not also read as "empty" (``waarde_ontbreekt``) in the receipt."""
+    if p.code != "waarde_ontbreekt" or len(meta["columns"]) != 1:
+        return p
+    known = set(sd.unreadable.get(meta["columns"][0], ()))
+    rows = tuple(r for r in p.rows if r not in known)
+    if not rows:
+        return None
+    letter = sd.letters.get(meta["columns"][0])
+    return replace(p, rows=rows, cells=tuple(f"{letter}{r}" for r in rows[:200]) if letter else ())
+
+
 def _problem_from_result(sd: SheetData, meta: dict, result: dict) -> Problem:
-    rows = tuple(int(i) for i in result.get("unexpected_index_list") or ())
+    # With a named index (``excel_rij``) GX 1.24 reports each unexpected row as a dict
+    # {index name: row, column: value}; keep only the row number, never the value.
+    rows = tuple(int(i["excel_rij"] if isinstance(i, dict) else i) for i in result.get("unexpected_index_list") or ())
     columns = meta["columns"]
     shown = [sd.headers.get(c, c) for c in columns]
     cells = tuple(f"{sd.letters[c]}{r}" for r in rows[:200] for c in columns if c in sd.letters)
@@ -211,7 +228,8 @@ def contract_checks(source: Source, read: ReadResult) -> list[Problem]:
                 problems.extend(_check_active(sd))
             elif rule.kind == "capacity" and not f.empty:
                 problems.extend(_check_capacity(sd, rule["places"], rule["occupied"]))
-        if sd.spec.all_gemeenten and "gemeente" in f:
+        if sd.spec.all_gemeenten and "gemeente" in f and f["periode"].notna().all():
+            # (with an unreadable quarter somewhere, "which municipality is missing" cannot be told)
             names = gemeente_names()
             for periode, group in f.groupby("periode"):
                 missing = [names[c] for c in names if c not in set(group["gemeente"])]
@@ -230,8 +248,10 @@ def _check_active(sd: SheetData) -> list[Problem]:
     valid = periode.notna() & f["startdatum"].notna()
     if not valid.any():
         return []
-    starts = pd.to_datetime(periode[valid].map(lambda q: quarter_start(q)))
-    ends = pd.to_datetime(periode[valid].map(lambda q: quarter_end(q)))
+    quarters = periode[valid]
+    distinct = quarters.unique()          # a delivery holds a few quarters: compute each bound once
+    starts = pd.to_datetime(quarters.map({q: quarter_start(q) for q in distinct}))
+    ends = pd.to_datetime(quarters.map({q: quarter_end(q) for q in distinct}))
     start = f.loc[valid, "startdatum"]
     end = f.loc[valid, "einddatum"]
     bad = (start > ends) | (end.notna() & (end < starts))
