@@ -10,11 +10,14 @@ quarter in the ``kwartaal`` parameter. Every step is idempotent.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
+
+log = logging.getLogger(__name__)
 
 QUARTERLY = CronTriggerTimetable("0 6 5 1,4,7,10 *", timezone="Europe/Amsterdam")
 
@@ -42,20 +45,42 @@ def kwartaalrapportage():
         from etl.quarters import reported_quarter
 
         ctx = get_current_context()
-        return ctx["params"].get("kwartaal") or reported_quarter(ctx["logical_date"])
+        gevraagd = ctx["params"].get("kwartaal")
+        kwartaal = gevraagd or reported_quarter(ctx["logical_date"])
+        log.info("rapportage over %s (%s)", kwartaal,
+                 "parameter kwartaal" if gevraagd else f"afgeleid van logical date {ctx['logical_date']}")
+        return kwartaal
 
     @task
-    def verwerk_inbox() -> int:
+    def verwerk_inbox() -> list[dict]:
         """Pick up last-minute deliveries before the dataset is built."""
         from etl.inbox import process_inbox
 
-        return len(process_inbox())
+        outcomes = [
+            {"bron": o.bron, "bestand": o.bestand, "status": o.status, "levering_id": o.levering_id,
+             "ontvangstbewijs": str(o.receipt), "fouten": list(o.problem_codes)}
+            for o in process_inbox()
+        ]
+        for o in outcomes:
+            log.info("bron %s: bestand %r -> %s, levering %s", o["bron"], o["bestand"], o["status"], o["levering_id"])
+        log.info("inbox: %d bestand(en) verwerkt voor de rapportage", len(outcomes))
+        return outcomes
+
+    @task
+    def meld_afkeuringen(resultaten: list[dict]) -> int:
+        """Files this run picked up instead of the inbox DAG get their rejection mail too."""
+        from etl.notify import notify_rejections
+
+        return notify_rejections(resultaten)
 
     @task
     def bouw_dataset(kwartaal: str) -> dict:
         from etl.dataset import export_quarter
 
-        return export_quarter(kwartaal)
+        resultaat = export_quarter(kwartaal)
+        log.info("dataset %s: %d rijen uit %s -> %s", kwartaal, resultaat["rijen"],
+                 ", ".join(resultaat["bronnen"]) or "geen bronnen", resultaat["pad"])
+        return resultaat
 
     @task
     def laad_warehouse(kwartaal: str) -> int:
@@ -67,7 +92,9 @@ def kwartaalrapportage():
     def bouw_werkmap(kwartaal: str) -> str:
         from etl.report import build_workbook
 
-        return str(build_workbook(kwartaal))
+        werkmap = str(build_workbook(kwartaal))
+        log.info("werkmap %s geschreven: %s", kwartaal, werkmap)
+        return werkmap
 
     @task
     def meld_klaar(kwartaal: str, werkmap: str) -> int:
@@ -83,6 +110,7 @@ def kwartaalrapportage():
 
     kwartaal = bepaal_kwartaal()
     ingest = verwerk_inbox()
+    meld_afkeuringen(ingest)
     dataset = bouw_dataset(kwartaal)
     ingest >> dataset
     werkmap = bouw_werkmap(kwartaal)

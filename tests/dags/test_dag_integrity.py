@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
-EXPECTED = {"inbox_verwerking", "kwartaalrapportage"}
+EXPECTED = {"inbox_verwerking", "kwartaalrapportage", "leveringen_bewaking"}
 
 
 @pytest.fixture(scope="module")
