@@ -1,0 +1,182 @@
+"""Everything the workbook needs for one quarter, gathered once before any sheet is written.
+
+The sheets only format: they never query the store or recompute suppression. That
+keeps each sheet module small and makes every number in the workbook come from the
+same protected views (``etl.report.protect``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from etl.config import SOURCES, DataDirs
+from etl.dataset import load
+from etl.quarters import parse_quarter, shift
+from etl.reference import Gemeente, Wijk, gemeente_names, gemeenten, inhabitants, wijken
+from etl.report.catalogue import Catalogue, load_catalogue
+from etl.report.protect import QuarterView, protect_quarter
+from etl.sources import load_sources
+from etl.store import Store
+
+TZ = ZoneInfo("Europe/Amsterdam")
+HISTORY = 8  # quarters in the trend charts and XmR series
+
+
+@dataclass(frozen=True)
+class DeliveryInfo:
+    """One delivery that covered the quarter, as the Voorblad and Datakwaliteit show it."""
+
+    levering_id: str
+    bron: str
+    bestandsnaam: str
+    sha256: str
+    ontvangen_op: dt.datetime
+    actueel: bool
+    vervangen_door: str | None
+    problemen: list[dict]
+    validatie: dict
+
+    @property
+    def hash_prefix(self) -> str:
+        return self.sha256[:12]
+
+    @property
+    def warnings(self) -> list[dict]:
+        return [p for p in self.problemen if p.get("severity") == "waarschuwing"]
+
+
+@dataclass
+class ReportContext:
+    periode: str
+    made_at: dt.datetime
+    quarters: list[str]
+    history: pd.DataFrame            # exact values, all quarters of ``quarters``
+    views: dict[str, QuarterView]    # protected cells per quarter
+    deliveries: list[DeliveryInfo]
+    catalogue: Catalogue
+
+    # -- the quarter -------------------------------------------------------------------
+
+    @property
+    def view(self) -> QuarterView:
+        return self.views[self.periode]
+
+    @cached_property
+    def dataset(self) -> pd.DataFrame:
+        """The quarter's combined dataset (exact values: for the Data sheet via the view only)."""
+        return self.history[self.history["periode"] == self.periode].reset_index(drop=True)
+
+    @property
+    def year(self) -> int:
+        return parse_quarter(self.periode)[0]
+
+    @property
+    def previous(self) -> str:
+        return shift(self.periode, -1)
+
+    @property
+    def last_year(self) -> str:
+        return shift(self.periode, -4)
+
+    @property
+    def current_deliveries(self) -> list[DeliveryInfo]:
+        return [d for d in self.deliveries if d.actueel]
+
+    def delivered(self, bron: str) -> bool:
+        return any(d.bron == bron for d in self.current_deliveries)
+
+    @cached_property
+    def missing_sources(self) -> list[str]:
+        return [b for b in SOURCES if not self.delivered(b)]
+
+    @cached_property
+    def missing_parts(self) -> list[str]:
+        """Dutch sentences for what an accepted delivery left out (a sheet, a municipality)."""
+        out: list[str] = []
+        sources = load_sources()
+        q = self.dataset
+        for bron in SOURCES:
+            if not self.delivered(bron):
+                continue
+            src = sources[bron]
+            present = set(q.loc[q["bron"] == bron, "indicator"])
+            for sheet in src.sheets:
+                if sheet.available_from and parse_quarter(self.periode) < parse_quarter(sheet.available_from):
+                    continue
+                cols = [c.name for c in sheet.value_columns]
+                if cols and not present.intersection(cols) and sheet.tidy in ("gemeente", "regio"):
+                    out.append(f"{src.naam}: tabblad '{sheet.name}' ontbreekt — geen 0; die cijfers staan als 'ontbreekt'.")
+                if sheet.all_gemeenten:
+                    have = set(q.loc[(q["bron"] == bron) & (q["gebied_type"] == "gemeente"), "gebied_code"])
+                    lacking = [g.naam for g in gemeenten() if g.code not in have]
+                    if lacking:
+                        out.append(f"{src.naam}: geen cijfers voor {', '.join(lacking)} — geen 0.")
+        return out
+
+    # -- reference data ----------------------------------------------------------------
+
+    @property
+    def gemeenten(self) -> tuple[Gemeente, ...]:
+        return gemeenten()
+
+    @property
+    def wijken(self) -> tuple[Wijk, ...]:
+        return wijken()
+
+    def gemeente_naam(self, code: str) -> str:
+        return gemeente_names().get(code, code)
+
+    def population(self, code: str, periode: str | None = None) -> int | None:
+        return inhabitants(code, parse_quarter(periode or self.periode)[0])
+
+    def region_population(self, periode: str | None = None) -> int | None:
+        pops = [self.population(g.code, periode) for g in self.gemeenten]
+        return None if any(p is None for p in pops) else sum(pops)  # type: ignore[arg-type]
+
+    def source_name(self, bron: str) -> str:
+        return load_sources()[bron].naam
+
+
+def default_made_at() -> dt.datetime:
+    return dt.datetime.now(TZ).replace(microsecond=0)
+
+
+def gather(periode: str, dirs: DataDirs, made_at: dt.datetime | None = None) -> ReportContext:
+    """Read the store once: the quarter and its seven predecessors, and the deliveries."""
+    catalogue = load_catalogue()
+    quarters = [shift(periode, k) for k in range(-(HISTORY - 1), 1)]
+    history = load(quarters, dirs)
+    views = {q: protect_quarter(history, q, catalogue) for q in quarters}
+    deliveries: list[DeliveryInfo] = []
+    if dirs.db_path.exists():
+        with Store(dirs.db_path) as store:
+            for d in store.quarter_deliveries(periode):
+                deliveries.append(DeliveryInfo(
+                    levering_id=d["levering_id"], bron=d["bron"], bestandsnaam=d["bestandsnaam"],
+                    sha256=d["sha256"], ontvangen_op=_parse_time(d["ontvangen_op"]), actueel=bool(d["actueel"]),
+                    vervangen_door=d["vervangen_door"], problemen=json.loads(d["problemen"] or "[]"),
+                    validatie=json.loads(d["validatie"] or "{}")))
+    deliveries.sort(key=lambda d: (SOURCES.index(d.bron) if d.bron in SOURCES else 99, d.ontvangen_op, d.levering_id))
+    made = made_at or default_made_at()
+    if made.tzinfo is None:
+        made = made.replace(tzinfo=TZ)
+    return ReportContext(periode=periode, made_at=made.astimezone(TZ), quarters=quarters, history=history,
+                         views=views, deliveries=deliveries, catalogue=catalogue)
+
+
+def _parse_time(text: str) -> dt.datetime:
+    t = dt.datetime.fromisoformat(text)
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.UTC)
+    return t.astimezone(TZ)
+
+
+def local_time(t: dt.datetime) -> str:
+    """``24-11-2026 17:56``: how a Dutch reader writes a moment."""
+    return t.astimezone(TZ).strftime("%d-%m-%Y %H:%M")

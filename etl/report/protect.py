@@ -1,0 +1,216 @@
+"""The quarter's figures after disclosure control: what every sheet of the workbook reads.
+
+One call of :func:`etl.disclosure.suppress` per quarter covers every view of that
+quarter at once (the per-municipality tables, the WIJ table with its subtotals, the
+region figures, the Data sheet), because a cell hidden in one view and visible in
+another would undo the hiding. The constraints are the additive relations a reader of
+the workbook can use:
+
+* region total = sum over the municipalities, for every count of a per-municipality sheet;
+* the ``sum`` rules of ``include/sources.yaml`` (kinds of violence and melders add up to
+  meldingen), for every municipality and for the region;
+* WIJ: city = sum over wijken, northern subtotal = sum over the northern wijken, other
+  subtotal = sum over the others, city = northern + other; also for the number of closed
+  cases with nazorg, which a shown nazorg share times the shown closed cases gives back;
+* Steunpunt: contacts total = inloop + telefonisch + chat.
+
+Four-quarter views (the funnel plots over the last year) get their own call, in which a
+sum that contains a hidden quarter is hidden as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from etl.disclosure import MISSING, Constraint, Shown, suppress
+from etl.reference import gemeenten, wijken
+from etl.report.catalogue import Catalogue
+from etl.sources import load_sources
+
+Key = tuple[str, str, str, str]  # (bron, gebied_type, gebied_code, indicator)
+
+REGIO = ("regio", "regio")
+CITY = ("gemeente", "GM0014")
+NOORD = ("wijkgroep", "noordelijk")
+OVERIG = ("wijkgroep", "overig")
+GROUP_AREAS = {"regio": REGIO, "GM0014": CITY, "noordelijk": NOORD}
+
+_NOTHING = Shown(None, None, MISSING)
+
+
+@dataclass
+class QuarterView:
+    """The quarter's cells after disclosure control, plus the dataset status of each cell."""
+
+    periode: str
+    cells: dict[Key, Shown]
+    status: dict[Key, str] = field(default_factory=dict)
+
+    def get(self, bron: str, gtype: str, code: str, indicator: str) -> Shown:
+        return self.cells.get((bron, gtype, code, indicator), _NOTHING)
+
+    def visible(self, bron: str, gtype: str, code: str, indicator: str) -> float | None:
+        return self.get(bron, gtype, code, indicator).visible
+
+
+def gemeente_sheet_counts() -> dict[str, list[str]]:
+    """Per source, the count columns of its per-municipality sheets (their region row is a sum)."""
+    out: dict[str, list[str]] = {}
+    for src in load_sources().values():
+        for sheet in src.sheets:
+            if sheet.tidy == "gemeente":
+                out.setdefault(src.key, []).extend(c.name for c in sheet.count_columns)
+    return out
+
+
+def sum_rules() -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+    out: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for src in load_sources().values():
+        for sheet in src.sheets:
+            for rule in sheet.rules:
+                if rule.kind == "sum":
+                    out.setdefault(src.key, []).append((rule["total"], tuple(rule["parts"])))
+    return out
+
+
+def _num(v: object) -> float | None:
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    return float(v)  # type: ignore[arg-type]
+
+
+def protect_quarter(df: pd.DataFrame, periode: str, catalogue: Catalogue) -> QuarterView:
+    """Disclosure control for one quarter of the combined dataset (exact values in, views out)."""
+    q = df[df["periode"] == periode]
+    region_sums = gemeente_sheet_counts()
+    counts: dict[Key, float | None] = {}
+    partner: set[Key] = set()
+    unknown_totals: set[Key] = set()  # region totals over a partner-suppressed municipality
+    measures: dict[Key, float | None] = {}
+    status: dict[Key, str] = {}
+    for bron, gtype, code, ind, waarde, st in zip(q["bron"], q["gebied_type"], q["gebied_code"], q["indicator"],
+                                                  q["waarde"], q["status"], strict=True):
+        key = (bron, gtype, code, ind)
+        status[key] = st
+        soort = catalogue.soort(bron, ind)
+        if soort == "aantal":
+            counts[key] = _num(waarde)
+            is_region_total = gtype == "regio" and ind in region_sums.get(bron, ())
+            if st == "suppressed_by_partner":
+                (unknown_totals if is_region_total else partner).add(key)
+        else:
+            measures[key] = _num(waarde)
+
+    constraints: list[Constraint[Key]] = []
+    region_codes = [g.code for g in gemeenten()]
+
+    # Region total = sum over municipalities.
+    for bron, inds in region_sums.items():
+        for ind in inds:
+            total = (bron, *REGIO, ind)
+            parts = tuple((bron, "gemeente", c, ind) for c in region_codes if (bron, "gemeente", c, ind) in counts)
+            if total in counts and parts:
+                constraints.append(Constraint(total, parts))
+    # Sum rules (kinds of violence, melders) per municipality and region.
+    areas = {(k[0], k[1], k[2]) for k in counts if k[1] in ("gemeente", "regio")}
+    for bron, rules in sum_rules().items():
+        for tot, parts in rules:
+            for b, gt, gc in sorted(areas):
+                if b != bron:
+                    continue
+                keys = [(b, gt, gc, p) for p in parts]
+                if (b, gt, gc, tot) in counts and all(k in counts for k in keys):
+                    constraints.append(Constraint((b, gt, gc, tot), tuple(keys)))
+
+    # WIJ: nazorg counts, subtotals of northern and other wijken, city = sum of wijken.
+    if any(k[0] == "wij" for k in counts):
+        _wij_cells(counts, measures, constraints, catalogue)
+
+    # Steunpunt total (a key indicator): total = inloop + telefonisch + chat.
+    parts = [("vrouwenopvang", *REGIO, p) for p in ("inloopcontacten", "telefonische_contacten", "chatcontacten")]
+    if all(p in counts for p in parts):
+        vals = [counts[p] for p in parts]
+        total_key = ("vrouwenopvang", *REGIO, "steunpunt_contacten")
+        counts[total_key] = None if any(v is None for v in vals) else sum(vals)  # type: ignore[misc]
+        constraints.append(Constraint(total_key, tuple(parts)))
+
+    derived = _derived(measures, counts, catalogue)
+    cells = suppress(counts, constraints, partner=partner, also_hidden=unknown_totals, derived=derived)
+    return QuarterView(periode, cells, status)
+
+
+def _wij_cells(counts: dict[Key, float | None], measures: dict[Key, float | None],
+               constraints: list[Constraint[Key]], catalogue: Catalogue) -> None:
+    wijk_list = wijken()
+    # Number of closed cases with nazorg: share x closed, per wijk and city.
+    for key, share in list(measures.items()):
+        bron, gtype, code, ind = key
+        if bron == "wij" and ind == "nazorg_aandeel":
+            closed = counts.get((bron, gtype, code, "casussen_afgesloten"))
+            n_key = (bron, gtype, code, "nazorg_aantal")
+            counts[n_key] = None if share is None or closed is None else float(round(share * closed))
+    additive = sorted({k[3] for k in counts if k[0] == "wij" and k[1] == "wijk"})
+    for ind in additive:
+        groups: dict[tuple[str, str], list[Key]] = {NOORD: [], OVERIG: []}
+        for w in wijk_list:
+            k = ("wij", "wijk", w.naam, ind)
+            if k in counts:
+                groups[NOORD if w.noordelijk else OVERIG].append(k)
+        sub_keys = []
+        for area, members in groups.items():
+            sk = ("wij", *area, ind)
+            vals = [counts[m] for m in members]
+            counts[sk] = None if any(v is None for v in vals) else float(sum(vals))  # type: ignore[arg-type]
+            constraints.append(Constraint(sk, tuple(members)))
+            sub_keys.append(sk)
+        city = ("wij", *CITY, ind)
+        if city in counts:
+            constraints.append(Constraint(city, tuple(groups[NOORD] + groups[OVERIG])))
+            constraints.append(Constraint(city, tuple(sub_keys)))
+    # Shares and nazorg for the subtotals are derived measures of the subtotal counts.
+    for area in (NOORD, OVERIG):
+        n = counts.get(("wij", *area, "nazorg_aantal"))
+        closed = counts.get(("wij", *area, "casussen_afgesloten"))
+        measures[("wij", *area, "nazorg_aandeel")] = (n / closed) if n is not None and closed else None
+
+
+def _derived(measures: dict[Key, float | None], counts: dict[Key, float | None],
+             catalogue: Catalogue) -> dict[Key, tuple[float | None, tuple[Key, ...]]]:
+    """Each measure with the counts it rests on (a share's teller and noemer, a median's cases)."""
+    out: dict[Key, tuple[float | None, tuple[Key, ...]]] = {}
+    for key, value in measures.items():
+        bron, gtype, code, ind = key
+        spec = catalogue.get(bron, ind)
+        inputs = [(bron, gtype, code, x) for x in (spec.teller, spec.noemer, spec.basis) if x]
+        out[key] = (value, tuple(k for k in inputs if k in counts))
+    return out
+
+
+def protect_sums(views: Sequence[QuarterView], units: Iterable[tuple[str, str, str]], indicators: Sequence[str],
+                 totals: dict[tuple[str, str, str], list[tuple[str, str, str]]]) -> dict[Key, Shown]:
+    """Disclosure control for sums over several quarters (the four-quarter funnel plots).
+
+    ``units`` are (bron, gebied_type, code); ``totals`` maps a total unit to its parts.
+    A sum is missing when a quarter is missing, and hidden (``x``) when a quarter is
+    hidden: otherwise the sum minus the quarters shown in earlier workbooks gives it back.
+    """
+    counts: dict[Key, float | None] = {}
+    force: set[Key] = set()
+    for u in units:
+        for ind in indicators:
+            key = (*u, ind)
+            parts = [v.get(*key) for v in views]
+            if any(p.missing for p in parts):
+                counts[key] = None
+                continue
+            # A partner-suppressed quarter has no value; the sum is then hidden anyway.
+            counts[key] = float(sum(p.value or 0.0 for p in parts))
+            if any(p.hidden for p in parts):
+                force.add(key)
+    constraints = [Constraint((*t, ind), tuple((*p, ind) for p in ps))
+                   for t, ps in totals.items() for ind in indicators]
+    constraints = [c for c in constraints if c.total in counts and all(p in counts for p in c.parts)]
+    return suppress(counts, constraints, also_hidden=force)

@@ -1,0 +1,76 @@
+"""Datakwaliteit: per delivery the checks run and passed, accepted warnings, partner-suppressed cells."""
+
+from __future__ import annotations
+
+from openpyxl.workbook import Workbook
+
+from etl.problems import format_rows
+from etl.quarters import label_nl
+from etl.report.context import ReportContext, local_time
+from etl.report.sheets.common import paragraph, section
+from etl.report.style import SheetWriter
+
+TITLE = "Datakwaliteit"
+
+
+def write(wb: Workbook, ctx: ReportContext) -> None:
+    ws = wb.create_sheet(TITLE)
+    w = SheetWriter(ws)
+    r = w.title(f"Datakwaliteit — {label_nl(ctx.periode)}",
+                "Per levering: de controles (verwachtingen) die zijn uitgevoerd en geslaagd, de waarschuwingen die "
+                "zijn geaccepteerd en de cellen die de partner zelf als <5 aanleverde.", legend=False)
+    header_row = r
+    q = ctx.dataset
+    partner_rows = q[(q["status"] == "suppressed_by_partner") & (q["gebied_type"] != "regio")]
+    w.header(r, ["Bron", "Bestand", "Ontvangen op", "Gebruikt", "Controles uitgevoerd", "Geslaagd", "Mislukt",
+                 "Mislukte controles", "Geaccepteerde waarschuwingen", "Door partner afgeschermde cellen"])
+    r += 1
+    for d in ctx.deliveries:
+        v = d.validatie or {}
+        failed = v.get("failed") or []
+        n_partner = int((partner_rows["levering_id"] == d.levering_id).sum()) if d.actueel else None
+        w.row(r, [(ctx.source_name(d.bron), "tekst"), (d.bestandsnaam, "tekst"), (local_time(d.ontvangen_op), "tekst"),
+                  ("ja" if d.actueel else "nee (vervangen)", "tekst"),
+                  (v.get("evaluated"), "metagetal"), (v.get("passed"), "metagetal"), (len(failed), "metagetal"),
+                  ("; ".join(failed) if failed else "geen", "tekst_wrap"),
+                  (len(d.warnings), "metagetal"), (n_partner, "metagetal")])
+        r += 1
+    for bron in ctx.missing_sources:
+        w.row(r, [(ctx.source_name(bron), "vet"), ("ontbreekt — geen 0", "vet")])
+        r += 1
+
+    r = section(w, r + 1, "Geaccepteerde waarschuwingen", last_col=10)
+    w.header(r, ["Bron", "Code", "Melding", "Tabblad", "Kolom", "Rijen (Excel)"])
+    r += 1
+    any_warning = False
+    for d in ctx.current_deliveries:
+        for p in d.warnings:
+            any_warning = True
+            w.row(r, [(ctx.source_name(d.bron), "tekst"), (p.get("code", ""), "tekst"),
+                      (p.get("message", ""), "tekst_wrap"), (p.get("sheet") or "", "tekst"),
+                      (p.get("column") or "", "tekst"), (format_rows(p.get("rows") or []), "tekst_wrap")])
+            r += 1
+    if not any_warning:
+        w.put(r, 1, "Geen waarschuwingen bij de gebruikte leveringen.", "tekst", measure=False)
+        r += 1
+
+    r = section(w, r + 1, "Door de partner afgeschermde cellen (aangeleverd als <5)", last_col=10)
+    w.header(r, ["Bron", "Gebied", "Indicator"])
+    r += 1
+    if partner_rows.empty:
+        w.put(r, 1, "Geen.", "tekst", measure=False)
+        r += 1
+    for row in partner_rows.itertuples(index=False):
+        gebied = ctx.gemeente_naam(row.gebied_code) if row.gebied_type == "gemeente" else row.gebied_code
+        w.row(r, [(ctx.source_name(row.bron), "tekst"), (gebied, "tekst"),
+                  (ctx.catalogue.label(row.bron, row.indicator), "tekst")])
+        r += 1
+    r += 1
+    paragraph(w, r, "Een door de partner afgeschermde cel telt niet mee in het regiototaal van die indicator: dat totaal "
+                    "staat als x. Getallen op dit tabblad tellen controles en cellen, geen personen.",
+              last_col=8, style="notitie_wrap", chars_per_line=150)
+    w.fix_width(2, 34)
+    w.fix_width(3, 40)
+    w.fix_width(8, 40)
+    w.fix_width(6, 18)
+    w.finish(freeze=f"A{header_row + 1}", title_rows=f"1:{header_row}")

@@ -1,0 +1,56 @@
+"""Definities: every indicator with source, formula, unit and suppression rule; the methods in plain Dutch."""
+
+from __future__ import annotations
+
+from openpyxl.workbook import Workbook
+
+from etl.config import SOURCES
+from etl.report.context import ReportContext
+from etl.report.sheets.common import UNIT_TEXT, section
+from etl.report.style import SheetWriter
+
+TITLE = "Definities"
+
+
+def write(wb: Workbook, ctx: ReportContext) -> None:
+    ws = wb.create_sheet(TITLE)
+    w = SheetWriter(ws)
+    cat = ctx.catalogue
+    r = w.title("Definities en methoden", "Wat elk cijfer in deze werkmap betekent, waar het vandaan komt en hoe het "
+                "is afgeschermd; daaronder de statistische methoden in gewone taal.", legend=False)
+    header_row = r
+    w.header(r, ["Indicator", "Bron", "Eenheid", "Definitie", "Formule", "Afscherming", "Sleutel in de data"])
+    r += 1
+    order = {b: i for i, b in enumerate(SOURCES)}
+    for ind in sorted(cat.shown(), key=lambda i: order.get(i.bron, 99)):
+        w.row(r, [(ind.label, "vet_wrap"), (ctx.source_name(ind.bron), "tekst"), (UNIT_TEXT[ind.soort], "tekst"),
+                  (ind.definitie, "tekst_wrap"), (ind.formule or "zoals aangeleverd", "tekst_wrap"),
+                  (cat.afscherming[ind.soort], "notitie_wrap"), (ind.key, "notitie")])
+        r += 1
+
+    r = section(w, r + 1, "Kernindicatoren en gewenste richting", last_col=7)
+    w.header(r, ["Kernindicator", "Actielijn", "Gebied", "Gewenste richting", "Waarom"])
+    r += 1
+    for k in cat.key_indicators:
+        w.row(r, [(cat.label(k.bron, k.indicator), "vet_wrap"), (f"{k.actielijn}. {cat.actielijnen[k.actielijn]}", "tekst"),
+                  (cat.gebieden[k.gebied], "tekst"), (cat.richtingen[k.richting], "tekst"), (k.waarom, "tekst_wrap")])
+        r += 1
+
+    r = section(w, r + 1, "Methoden", last_col=7)
+    w.header(r, ["Methode", "Uitleg"])
+    ws.merge_cells(start_row=r, start_column=2, end_row=r, end_column=6)
+    r += 1
+    for name, text in cat.methoden:
+        w.put(r, 1, name, "tekst_wrap")
+        w.put(r, 2, text, "tekst_wrap", measure=False)
+        ws.merge_cells(start_row=r, start_column=2, end_row=r, end_column=6)
+        ws.row_dimensions[r].height = 14 * max(3, len(text) // 120 + 1) + 4
+        r += 1
+    w.fix_width(1, 30)
+    w.fix_width(2, 22)
+    w.fix_width(3, 16)
+    w.fix_width(4, 50)
+    w.fix_width(5, 40)
+    w.fix_width(6, 36)
+    w.fix_width(7, 26)
+    w.finish(freeze=f"B{header_row + 1}", title_rows=f"1:{header_row - 1}")
