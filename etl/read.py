@@ -98,6 +98,8 @@ TEMPLATE_SHEETS = frozenset({"toelichting", "keuzelijsten"})
 
 def match_sheets(grids: dict[str, Grid], source: Source) -> tuple[dict[str, str], list[Problem]]:
     """Contract sheet name -> sheet name in the workbook (case, spacing and aliases folded)."""
+    from etl.markup import is_control_sheet
+
     problems: list[Problem] = []
     found: dict[str, str] = {}
     for spec in source.sheets:
@@ -111,9 +113,7 @@ def match_sheets(grids: dict[str, Grid], source: Source) -> tuple[dict[str, str]
     for name, grid in grids.items():
         if _key(name) in TEMPLATE_SHEETS:  # our own template's instructions and pick lists (etl.templates)
             continue
-        from etl.markup import is_control_sheet  # the Controle sheet of our marked-up copy, dropped back
-
-        if is_control_sheet(grid):
+        if is_control_sheet(grid):  # the Controle sheet of our marked-up copy, dropped back (etl.markup)
             continue
         if name not in found.values() and any(not is_empty(v) and v != "" for row in grid for v in row):
             problems.append(warning("tabblad_genegeerd", f"Het tabblad '{name}' hoort niet bij de aanlevering en is niet gelezen.",
