@@ -160,9 +160,15 @@ def pause_point(name: str) -> None:
         time.sleep(3600)
 
 
-def _receipt_stem(received_iso: str, name: str) -> str:
+def receipt_stem(levering_id: str, received_iso: str, name: str) -> str:
+    """``20241005-083000_file.xlsx``: sorts by arrival and names the partner's file.
+
+    A delivery id carries extra parts only when the same bytes arrived under the same
+    name in the same second (see ``_claim_identity``); those parts keep the receipts apart.
+    """
     t = dt.datetime.fromisoformat(received_iso)
-    return f"{t:%Y%m%d-%H%M%S}_{safe_name(name)}"
+    extra = levering_id.split("-")[4:]
+    return f"{t:%Y%m%d-%H%M%S}_{safe_name(name)}" + "".join(f"_{e}" for e in extra)
 
 
 def _receipt_for(d: Delivery, bron_naam: str, counts: dict[str, int], superseded: list[dict]) -> Receipt:
@@ -186,7 +192,7 @@ def settle(dirs: DataDirs, store: Store, d: Delivery, claimed: Path | None, clai
     receipt = _receipt_for(d, get_source(d.bron).naam, d.validatie.get("aantallen", {}), superseded)
     if not d.persoonsgegevens:         # a copy of a file with personal data is never written anywhere
         hook_markup(dirs, d, claimed if claimed is not None and claimed.exists() else final, receipt)
-    txt, _ = write_receipt(receipt, dirs.outbox / d.bron, _receipt_stem(d.ontvangen_op, d.bestandsnaam))
+    txt, _ = write_receipt(receipt, dirs.outbox / d.bron, receipt_stem(d.levering_id, d.ontvangen_op, d.bestandsnaam))
     pause_point("after_receipt")
     if claimed is not None and (claimed.exists() or claimed.is_symlink()):
         _move(claimed, final)
@@ -220,7 +226,7 @@ def _duplicate(dirs: DataDirs, store: Store, bron: str, claimed: Path, name: str
     final = dirs.archive / bron / "dubbel" / f"{lid}__{safe_name(name)}"
     r = Receipt(status="dubbel", bron=bron, bron_naam=get_source(bron).naam, bestand=name, ontvangen_op=received_iso,
                 levering_id=lid, sha256=sha, periodes=first.periodes, eerder_ontvangen_als=first.levering_id)
-    txt, _ = write_receipt(r, dirs.outbox / bron, _receipt_stem(received_iso, name))
+    txt, _ = write_receipt(r, dirs.outbox / bron, receipt_stem(lid, received_iso, name))
     seen = store.conn.execute("SELECT 1 FROM audit_log WHERE actie = 'dubbel' AND levering_id = ?", (lid,)).fetchone()
     if seen is None:                   # a rerun after a kill logs the duplicate once
         store.log_event("dubbel", bron=bron, levering_id=lid, sha256=sha, bestandsnaam=name, eerder=first.levering_id)
@@ -292,10 +298,15 @@ def _claim_identity(store: Store, bron: str, received: dt.datetime, sha: str, na
     by the name.
     """
     base = _levering_id(bron, received, sha)
-    for lid in (base, f"{base}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"):
+    named = f"{base}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
+    for lid in (base, named, *(f"{named}-{n}" for n in range(2, 1000))):
         d = store.delivery(lid)
-        if d is None or d.bestandsnaam == name:
-            return lid, d
+        if d is None:
+            return lid, None
+        if d.bestandsnaam == name and not d.afgerond:
+            return lid, d        # our own record from a killed run: resume it
+        # A settled record with this id is an earlier drop of the same bytes in the same
+        # second; this claim is a new delivery and gets the next free id.
     raise RuntimeError(f"no free delivery id for {base}")
 
 

@@ -94,9 +94,9 @@ def max_sheet_xml_bytes() -> int:
 
 def copy_name(d: Delivery) -> str:
     """The receipt's stem + ``.gemarkeerd.xlsx``: the copy sorts next to its receipt."""
-    from etl.inbox import _receipt_stem
+    from etl.inbox import receipt_stem
 
-    return _receipt_stem(d.ontvangen_op, d.bestandsnaam) + COPY_SUFFIX
+    return receipt_stem(d.levering_id, d.ontvangen_op, d.bestandsnaam) + COPY_SUFFIX
 
 
 def wants_copy(d: Delivery) -> bool:

@@ -156,6 +156,30 @@ def test_identical_files_in_one_run(data_dirs, tmp_path):
     assert _process(data_dirs) == []
 
 
+def test_same_broken_file_same_name_same_second_is_two_deliveries(data_dirs, tmp_path):
+    """A rejected file dropped again under the same name within the same second is a new
+    delivery with its own receipt and its own place, not a resume of the settled first one."""
+    import datetime as dt
+
+    from etl.inbox import claim, process_claimed
+    from etl.store import Store
+
+    bad = _build("truncated_zip", tmp_path)
+    second = dt.datetime(2024, 10, 5, 8, 30, 0, tzinfo=dt.UTC)
+    with Store(data_dirs.db_path) as store:
+        outcomes = []
+        for micro in (1, 2):
+            path = drop(data_dirs, "wij", bad, "wij.xlsx")
+            claimed = claim(data_dirs, path, "wij", second.replace(microsecond=micro))
+            outcomes.append(process_claimed(data_dirs, store, "wij", claimed))
+    assert [o.status for o in outcomes] == ["afgekeurd", "afgekeurd"]
+    assert outcomes[0].levering_id != outcomes[1].levering_id
+    assert outcomes[0].location != outcomes[1].location
+    assert outcomes[0].receipt != outcomes[1].receipt and all(o.receipt.exists() for o in outcomes)
+    assert all(o.location.exists() for o in outcomes)
+    assert len(list((data_dirs.quarantine / "wij").glob("*.xlsx"))) == 2
+
+
 # --- superseding -----------------------------------------------------------------------------
 
 def test_corrected_file_supersedes_the_earlier_delivery(data_dirs, tmp_path):
