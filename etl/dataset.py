@@ -9,6 +9,7 @@ import math
 import pandas as pd
 
 from etl.config import DataDirs
+from etl.files import write_atomic
 from etl.store import DATASET_COLUMNS, Store
 
 
@@ -48,8 +49,5 @@ def export_quarter(periode: str, dirs: DataDirs | None = None) -> dict:
     dirs = (dirs or DataDirs.from_env()).ensure()
     df = load([periode], dirs)
     out = dirs.store / "exports" / f"dataset_{periode}.csv"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name("." + out.name + ".tmp")
-    tmp.write_text(to_csv(df), encoding="utf-8")
-    tmp.replace(out)
+    write_atomic(out, to_csv(df))
     return {"periode": periode, "rijen": len(df), "bronnen": sorted(df["bron"].unique().tolist()), "pad": str(out)}

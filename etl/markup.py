@@ -40,7 +40,6 @@ import logging
 import math
 import os
 import re
-import tempfile
 import warnings
 import zipfile
 from collections.abc import Iterable
@@ -51,6 +50,7 @@ from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree as SafeET
 
+from etl.files import write_atomic as _write_atomic
 from etl.problems import Problem, format_rows
 
 if TYPE_CHECKING:
@@ -698,19 +698,3 @@ def _inject_cached_values(data: bytes, cached: dict[str, dict[str, tuple[str | N
     return out.getvalue()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise

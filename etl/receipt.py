@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from etl.files import write_atomic
 from etl.problems import Problem, format_rows
 from etl.quarters import label_nl
 
@@ -141,8 +141,6 @@ def write_receipt(r: Receipt, outbox: Path, stem: str) -> tuple[Path, Path]:
     """Write the .txt and .json receipts atomically (temp file + rename): never half a receipt."""
     outbox.mkdir(parents=True, exist_ok=True)
     txt, js = outbox / f"{stem}.ontvangstbewijs.txt", outbox / f"{stem}.ontvangstbewijs.json"
-    for path, content in ((txt, render_text(r)), (js, json.dumps(r.to_json(), indent=2, ensure_ascii=False) + "\n")):
-        tmp = path.with_name("." + path.name + ".tmp")
-        tmp.write_text(content, encoding="utf-8")
-        os.replace(tmp, path)
+    write_atomic(txt, render_text(r))
+    write_atomic(js, json.dumps(r.to_json(), indent=2, ensure_ascii=False) + "\n")
     return txt, js

@@ -25,10 +25,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import io
-import os
 import re
 import sys
-import tempfile
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,6 +37,8 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+
+from etl.files import write_atomic as _write_atomic
 
 __all__ = [
     "GEMEENTEN",
@@ -557,25 +557,6 @@ def _workbook_bytes(sheets: list[_Sheet], creator: str, stamp: dt.datetime) -> b
                 )
             dst.writestr(fixed, data)
     return out.getvalue()
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a hidden temp file in the same folder + os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def _delivery_stamp(year: int, q: int) -> dt.datetime:

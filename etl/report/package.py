@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import re
-import tempfile
 import zipfile
-from pathlib import Path
 
 from openpyxl.workbook import Workbook
+
+from etl.files import write_atomic  # noqa: F401 - re-exported for report and templates
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _FIRST = ("[Content_Types].xml", "_rels/.rels")
@@ -50,21 +49,3 @@ def to_bytes(wb: Workbook, made_at: dt.datetime) -> bytes:
     return out.getvalue()
 
 
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Temp file in the same folder, fsync, rename: a reader never sees half a workbook."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path

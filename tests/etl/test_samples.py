@@ -214,18 +214,6 @@ def test_no_temp_files_left_behind(out_dir):
     assert leftovers == []
 
 
-def test_atomic_write_cleans_up_on_failure(tmp_path, monkeypatch):
-    target = tmp_path / "wij" / "WIJ_casussen_2024Q3.xlsx"
-
-    def broken_replace(src, dst):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(samples.os, "replace", broken_replace)
-    with pytest.raises(OSError):
-        samples._write_atomic(target, b"PK-not-really")
-    assert list((tmp_path / "wij").iterdir()) == []
-
-
 # ------------------------------------------------------------------ determinism
 
 
