@@ -14,6 +14,21 @@ from etl.report.style import (
     number_style,
 )
 
+
+def source_sheet(wb, ctx, title: str, bron: str, heading: str, subtitle: str, partner: str) -> tuple[SheetWriter, int]:
+    """A per-source sheet with its title; says plainly when the partner's delivery is missing.
+
+    A missing partner is not a zero: the sheet shows the notice above the (empty) table.
+    Returns the writer and the first free row.
+    """
+    w = SheetWriter(wb.create_sheet(title))
+    r = w.title(heading, subtitle)
+    if not ctx.delivered(bron):
+        w.put(r, 1, f"De levering van {partner} voor dit kwartaal ontbreekt — geen 0.", "vet", measure=False)
+        r += 2
+    return w, r
+
+
 UNIT_TEXT = {"aantal": "aantal", "per_1000": "per 1.000 inwoners", "aandeel": "percentage", "dagen": "dagen",
              "getal": "getal"}
 

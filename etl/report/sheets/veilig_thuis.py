@@ -8,7 +8,7 @@ from etl import stats
 from etl.quarters import label_nl
 from etl.report.context import ReportContext
 from etl.report.protect import REGIO, QuarterView
-from etl.report.sheets.common import paragraph, put_number, put_shown, section
+from etl.report.sheets.common import paragraph, put_number, put_shown, section, source_sheet
 from etl.report.style import SheetWriter, hidden_style, page_break_before, text_style
 
 TITLE = "Veilig Thuis"
@@ -30,16 +30,13 @@ def _cell(view: QuarterView, gtype: str, code: str, ind: str):
 
 
 def write(wb: Workbook, ctx: ReportContext) -> None:
-    ws = wb.create_sheet(TITLE)
-    w = SheetWriter(ws)
+    w, r = source_sheet(wb, ctx, TITLE, BRON, f"Veilig Thuis per gemeente — {label_nl(ctx.periode)}",
+                        "Meldingen per 1.000 inwoners met 95%-interval; 'hoger'/'lager' = de regio ligt buiten het "
+                        "interval van de gemeente (95%). Hoger is niet per se slechter: het kan ook betere signalering zijn.",
+                        "Veilig Thuis")
+    ws = w.ws
     cat = ctx.catalogue
     view = ctx.view
-    r = w.title(f"Veilig Thuis per gemeente — {label_nl(ctx.periode)}",
-                "Meldingen per 1.000 inwoners met 95%-interval; 'hoger'/'lager' = de regio ligt buiten het "
-                "interval van de gemeente (95%). Hoger is niet per se slechter: het kan ook betere signalering zijn.")
-    if not ctx.delivered(BRON):
-        w.put(r, 1, "De levering van Veilig Thuis voor dit kwartaal ontbreekt — geen 0.", "vet", measure=False)
-        r += 2
     header_row = r
     region_meld = view.get(BRON, *REGIO, "meldingen_totaal")
     region_pop = ctx.region_population()

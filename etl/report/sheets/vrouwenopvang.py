@@ -8,8 +8,8 @@ from etl import stats
 from etl.quarters import days_in_quarter, label_nl, parse_quarter
 from etl.report.context import ReportContext
 from etl.report.protect import REGIO
-from etl.report.sheets.common import paragraph, put_number, put_shown, section
-from etl.report.style import SheetWriter, hidden_style, text_style
+from etl.report.sheets.common import paragraph, put_number, put_shown, section, source_sheet
+from etl.report.style import hidden_style, text_style
 from etl.sources import load_sources
 
 TITLE = "Vrouwenopvang"
@@ -20,15 +20,11 @@ STEUNPUNT = ("inloopcontacten", "telefonische_contacten", "chatcontacten", "steu
 
 
 def write(wb: Workbook, ctx: ReportContext) -> None:
-    ws = wb.create_sheet(TITLE)
-    w = SheetWriter(ws)
+    w, r = source_sheet(wb, ctx, TITLE, BRON, f"Vrouwenopvang — {label_nl(ctx.periode)}",
+                        "Aanmeldingen, opnames en uitstroom naar gemeente van herkomst; capaciteit en steunpunt voor de regio.",
+                        "de Vrouwenopvang")
     cat = ctx.catalogue
     view = ctx.view
-    r = w.title(f"Vrouwenopvang — {label_nl(ctx.periode)}",
-                "Aanmeldingen, opnames en uitstroom naar gemeente van herkomst; capaciteit en steunpunt voor de regio.")
-    if not ctx.delivered(BRON):
-        w.put(r, 1, "De levering van de Vrouwenopvang voor dit kwartaal ontbreekt — geen 0.", "vet", measure=False)
-        r += 2
     header_row = r
     w.header(r, ["Gemeente van herkomst", *[cat.label(BRON, c) for c in PER_GEMEENTE]])
     r += 1

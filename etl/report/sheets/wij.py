@@ -13,9 +13,9 @@ from etl import stats
 from etl.quarters import label_nl
 from etl.report.context import ReportContext
 from etl.report.protect import CITY, NOORD, OVERIG
-from etl.report.sheets.common import paragraph, put_number, put_shown
+from etl.report.sheets.common import paragraph, put_number, put_shown, source_sheet
 from etl.report.sheets.veilig_thuis import COMPARE_STYLE
-from etl.report.style import NOT_APPLICABLE, SheetWriter, hidden_style, text_style
+from etl.report.style import NOT_APPLICABLE, hidden_style, text_style
 
 TITLE = "WIJ"
 BRON = "wij"
@@ -24,16 +24,12 @@ COUNTS_B = ("doorverwezen_veilig_thuis", "kinderen_betrokken", "groepsaanbod_gro
 
 
 def write(wb: Workbook, ctx: ReportContext) -> None:
-    ws = wb.create_sheet(TITLE)
-    w = SheetWriter(ws)
+    w, r = source_sheet(wb, ctx, TITLE, BRON, f"WIJ Groningen per wijk — {label_nl(ctx.periode)}",
+                        "Casussen huiselijk geweld in de stad Groningen. Noordelijke wijken (focus van het actieplan) eerst, "
+                        "met subtotaal. Nazorg-aandeel met 95%-interval; vergeleken met de stad op 99,8%.",
+                        "WIJ")
     cat = ctx.catalogue
     view = ctx.view
-    r = w.title(f"WIJ Groningen per wijk — {label_nl(ctx.periode)}",
-                "Casussen huiselijk geweld in de stad Groningen. Noordelijke wijken (focus van het actieplan) eerst, "
-                "met subtotaal. Nazorg-aandeel met 95%-interval; vergeleken met de stad op 99,8%.")
-    if not ctx.delivered(BRON):
-        w.put(r, 1, "De levering van WIJ voor dit kwartaal ontbreekt — geen 0.", "vet", measure=False)
-        r += 2
     header_row = r
     headers = ["Wijk", "Noordelijk", *[cat.label(BRON, c) for c in COUNTS_A],
                cat.label(BRON, "duur_mediaan_dagen"), cat.label(BRON, "duur_p90_dagen"),
