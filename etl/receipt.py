@@ -65,7 +65,13 @@ def _where(p: Problem) -> str:
     if p.sheet:
         parts.append(f"tabblad '{p.sheet}'")
     if p.column:
-        parts.append(f"kolom {p.column}" if p.column[:1].isupper() and len(p.column) <= 3 or "(" in p.column else f"kolom '{p.column}'")
+        if p.column[:1].isupper() and len(p.column) <= 3 or "(" in p.column:
+            parts.append(f"kolom {p.column}")            # an Excel letter, maybe with its header
+        elif ", " in p.column:                           # a rule over several columns
+            names = [f"'{c}'" for c in p.column.split(", ")]
+            parts.append(f"kolommen {', '.join(names[:-1])} en {names[-1]}")
+        else:
+            parts.append(f"kolom '{p.column}'")
     if p.rows:
         parts.append(("regel " if len(p.rows) == 1 else "regels ") + format_rows(p.rows))
     return ", ".join(parts)

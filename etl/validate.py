@@ -203,6 +203,11 @@ def _without_unreadable(p: Problem, sd: SheetData, meta: dict) -> Problem | None
     return replace(p, rows=rows, cells=tuple(f"{letter}{r}" for r in rows[:200]) if letter else ())
 
 
+def _shown(v: object) -> str:
+    """A value as the partner typed it: counts are held as floats, so -3.0 is shown as -3."""
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+
+
 def _problem_from_result(sd: SheetData, meta: dict, result: dict) -> Problem:
     # With a named index (``excel_rij``) GX 1.24 reports each unexpected row as a dict
     # {index name: row, column: value}; keep only the row number, never the value.
@@ -212,7 +217,7 @@ def _problem_from_result(sd: SheetData, meta: dict, result: dict) -> Problem:
     cells = tuple(f"{sd.letters[c]}{r}" for r in rows[:200] for c in columns if c in sd.letters)
     examples: tuple[str, ...] = ()
     if len(columns) == 1 and sd.spec.column(columns[0]).type not in {"id", "text", "date"}:
-        examples = tuple(dict.fromkeys(str(v) for v in (result.get("unexpected_list") or [])))[:5]
+        examples = tuple(dict.fromkeys(_shown(v) for v in (result.get("unexpected_list") or [])))[:5]
     return error(meta["code"], meta["message"], meta["fix"], sheet=sd.found_name,
                  column=", ".join(shown), rows=rows, cells=cells, examples=examples)
 
