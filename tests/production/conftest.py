@@ -13,6 +13,7 @@ import email
 import email.policy
 import json
 import os
+import shutil
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -182,3 +183,14 @@ def mail_configured(smtp_server, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp_server.conn_json())
     monkeypatch.setenv("AIRFLOW_VAR_MONITOR_CONTACTS", json.dumps(CONTACTS))
     return smtp_server
+
+
+@pytest.fixture
+def ingested_copy(ingested_samples, tmp_path):
+    """A private copy of the ingested sample data (tests add deliveries or mails to it)."""
+    from etl.config import DataDirs
+
+    dirs, _ = ingested_samples
+    root = tmp_path / "data"
+    shutil.copytree(dirs.root, root)
+    return DataDirs(root)

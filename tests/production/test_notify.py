@@ -188,14 +188,6 @@ def test_contacts_name_only_known_sources():
 # --------------------------------------------------------------------------- report ready
 
 
-@pytest.fixture
-def ingested_copy(ingested_samples, tmp_path):
-    dirs, _ = ingested_samples
-    root = tmp_path / "data"
-    shutil.copytree(dirs.root, root)
-    return DataDirs(root)
-
-
 def test_report_ready_goes_to_policy_staff_with_a_link_and_no_attachment(ingested_copy, mail_configured, monkeypatch):
     dirs = ingested_copy
     monkeypatch.setenv("MONITOR_REPORTS_URL", "https://intranet.groningen.test/monitor/rapporten")

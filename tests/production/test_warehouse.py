@@ -37,15 +37,6 @@ def warehouse(warehouse_db):
     return warehouse_db
 
 
-@pytest.fixture
-def own_data(ingested_samples, tmp_path):
-    """A private copy of the ingested sample data (tests here add deliveries to it)."""
-    dirs, _ = ingested_samples
-    root = tmp_path / "data"
-    shutil.copytree(dirs.root, root)
-    return DataDirs(root)
-
-
 def cli_dataset(dirs: DataDirs, quarter: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MONITOR_")}
     env["MONITOR_DATA_DIR"] = str(dirs.root)
@@ -115,16 +106,16 @@ def test_loading_twice_changes_nothing(warehouse, ingested_samples):
 
 
 @production
-def test_superseding_delivery_replaces_its_rows(warehouse, own_data):
-    first = load_quarter("2024Q4", warehouse, own_data)
+def test_superseding_delivery_replaces_its_rows(warehouse, ingested_copy):
+    first = load_quarter("2024Q4", warehouse, ingested_copy)
     old_vt = first.leveringen["veilig_thuis"]
     other_before = warehouse_rows(warehouse, "2024Q4").query("bron != 'veilig_thuis'")
 
-    new_vt = drop_correction(own_data)
-    second = load_quarter("2024Q4", warehouse, own_data)
+    new_vt = drop_correction(ingested_copy)
+    second = load_quarter("2024Q4", warehouse, ingested_copy)
 
     assert second.leveringen["veilig_thuis"] == new_vt != old_vt
-    assert warehouse_csv(warehouse, "2024Q4") == cli_dataset(own_data, "2024Q4")
+    assert warehouse_csv(warehouse, "2024Q4") == cli_dataset(ingested_copy, "2024Q4")
     rows = warehouse_rows(warehouse, "2024Q4")
     assert old_vt not in set(rows.levering_id)
     assert set(rows.query("bron == 'veilig_thuis'").levering_id) == {new_vt}
@@ -137,11 +128,11 @@ def test_superseding_delivery_replaces_its_rows(warehouse, own_data):
 
 
 @production
-def test_a_failing_load_leaves_the_previous_quarter_intact(warehouse, own_data):
+def test_a_failing_load_leaves_the_previous_quarter_intact(warehouse, ingested_copy):
     """Atomicity, for real: the database refuses the new delivery's rows half-way through."""
-    load_quarter("2024Q4", warehouse, own_data)
+    load_quarter("2024Q4", warehouse, ingested_copy)
     before = warehouse_rows(warehouse, "2024Q4")
-    new_vt = drop_correction(own_data)
+    new_vt = drop_correction(ingested_copy)
     with psycopg.connect(warehouse, autocommit=True) as c:
         c.execute(f"""
             CREATE FUNCTION monitor.refuse() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -149,11 +140,11 @@ def test_a_failing_load_leaves_the_previous_quarter_intact(warehouse, own_data):
             CREATE TRIGGER refuse_new BEFORE INSERT OR UPDATE ON {TABLE}
                 FOR EACH ROW WHEN (NEW.levering_id = '{new_vt}') EXECUTE FUNCTION monitor.refuse();""")
     with pytest.raises(Exception, match="refused by test"):
-        load_quarter("2024Q4", warehouse, own_data)
+        load_quarter("2024Q4", warehouse, ingested_copy)
     pd.testing.assert_frame_equal(warehouse_rows(warehouse, "2024Q4"), before)
     with psycopg.connect(warehouse, autocommit=True) as c:
         c.execute(f"DROP TRIGGER refuse_new ON {TABLE}")
-    assert load_quarter("2024Q4", warehouse, own_data).leveringen["veilig_thuis"] == new_vt
+    assert load_quarter("2024Q4", warehouse, ingested_copy).leveringen["veilig_thuis"] == new_vt
 
 
 @production
