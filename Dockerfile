@@ -37,7 +37,7 @@ COPY --chown=airflow:0 dags/ /opt/airflow/dags/
 # (used by docker-compose.yaml, preinstalled in the official image) went missing, or the
 # Celery executor cannot be imported (celery 5.7.0 broke celery provider 3.26.0: pin
 # celery<5.7 in the lock).
-RUN python -c "import etl.config as c; \
+RUN python -c "import etl.core.config as c; \
 p = c.PROJECT_DIR; \
 assert (p / 'include').is_dir() and (p / 'expectations').is_dir(), f'include/, expectations/ not next to etl: {p}'; \
 print('etl project dir:', p)" \

@@ -191,12 +191,12 @@ WIJ_COLUMNS = ["periode", "casus_id", "wijk", "startdatum", "einddatum", "vorm_g
 def write_wij_workbook(path: Path, n_rows: int, seed: int) -> Path:
     """A WIJ delivery for PERIODE with ``n_rows`` case rows, valid against the contract.
 
-    Shaped like etl.samples (title, blank row, header on row 3, a note under the table,
+    Shaped like etl.tools.samples (title, blank row, header on row 3, a note under the table,
     a Groepsaanbod sheet with a Totaal row), but vectorised with numpy.
     """
     import numpy as np
 
-    from etl.samples import GROEPSAANBOD, GROEPSAANBOD_WIJKEN, VORMEN_GEWELD, WIJKEN
+    from etl.tools.samples import GROEPSAANBOD, GROEPSAANBOD_WIJKEN, VORMEN_GEWELD, WIJKEN
 
     rng = np.random.default_rng(seed)
     wijk_p = np.array([w for _, w in WIJKEN])
@@ -259,7 +259,7 @@ def national_gemeenten(n: int) -> list[tuple[str, str]]:
     The real list of 342 municipalities is not in the repository; synthetic codes and
     names exercise exactly the same code (lookup, in-set check, region totals).
     """
-    from etl.reference import gemeenten
+    from etl.core.reference import gemeenten
 
     real = [(g.code, g.naam) for g in gemeenten()]
     return real + [(f"GM{9000 + i:04d}", f"Benchgemeente {i:03d}") for i in range(1, n - len(real) + 1)]
@@ -355,7 +355,7 @@ def _files(d: Path, bron: str | None = None) -> list[list[str]]:
 
 def prepare_inputs(root: Path, sz: dict) -> dict:
     """All inputs for one run; returns the plan the workers get (paths and sources)."""
-    from etl.samples import QUARTERS_DEFAULT, generate_samples
+    from etl.tools.samples import QUARTERS_DEFAULT, generate_samples
 
     quarters = list(QUARTERS_DEFAULT[-sz["region_quarters"]:])
     region = _cached(root, f"region-q{len(quarters)}-s20241",
@@ -434,13 +434,13 @@ class RssSampler:
 
 @contextmanager
 def reference_override(ref_dir: str | None):
-    """Point etl.reference and the expectation suites at a bench-only reference (national size)."""
+    """Point etl.core.reference and the expectation suites at a bench-only reference (national size)."""
     if not ref_dir:
         yield
         return
-    import etl.reference as reference
-    import etl.validate as validate
-    from etl.sources import load_sources
+    import etl.core.reference as reference
+    import etl.intake.validate as validate
+    from etl.core.sources import load_sources
 
     cached = [getattr(reference, n) for n in dir(reference) if hasattr(getattr(reference, n), "cache_clear")]
     saved = (reference.INCLUDE_DIR, validate.EXPECTATIONS_DIR)
@@ -488,12 +488,14 @@ def task_stages(spec: dict) -> dict:
         rows[name] = rows.get(name, 0) + n_rows
 
     with stage("imports"):
-        from etl import dataset, report, safety, screen, tidy, validate
-        from etl import read as reader
-        from etl.config import DataDirs
-        from etl.inbox import process_inbox, sha256_of
-        from etl.sources import get_source
-        from etl.store import Delivery, Store
+        from etl import report
+        from etl.core.config import DataDirs
+        from etl.core.sources import get_source
+        from etl.intake import read as reader
+        from etl.intake import safety, screen, tidy, validate
+        from etl.intake.inbox import process_inbox, sha256_of
+        from etl.store import dataset
+        from etl.store.db import Delivery, Store
     with stage("gx_setup"):
         validate._gx()
     work = Path(tempfile.mkdtemp(prefix="bench-stages-"))
@@ -559,9 +561,10 @@ def task_e2e(spec: dict, t_start: float, c_start: float = 0.0) -> dict:
         if spec.get("base"):                 # earlier quarters, ingested by the "history" task
             shutil.copytree(spec["base"], work / "data")
         t = time.perf_counter()
-        from etl import dataset, report
-        from etl.config import DataDirs
-        from etl.inbox import process_inbox
+        from etl import report
+        from etl.core.config import DataDirs
+        from etl.intake.inbox import process_inbox
+        from etl.store import dataset
 
         with reference_override(spec["reference"]):
             dirs = DataDirs(work / "data").ensure()
@@ -592,8 +595,8 @@ def task_e2e(spec: dict, t_start: float, c_start: float = 0.0) -> dict:
 
 def task_history(spec: dict) -> dict:
     """Ingest the earlier quarters into a data folder that the end-to-end run starts from."""
-    from etl.config import DataDirs
-    from etl.inbox import process_inbox
+    from etl.core.config import DataDirs
+    from etl.intake.inbox import process_inbox
 
     dirs = DataDirs(Path(spec["keep"])).ensure()
     os.environ["MONITOR_STABLE_SECONDS"] = "0"
@@ -607,8 +610,8 @@ def task_report(spec: dict, t_start: float, c_start: float) -> dict:
     each Airflow task a fresh process (here both in one; imports counted)."""
     parts: dict[str, float] = {}
     t = time.perf_counter()
-    from etl.config import DataDirs
-    from etl.dataset import export_quarter
+    from etl.core.config import DataDirs
+    from etl.store.dataset import export_quarter
 
     with reference_override(spec["reference"]):
         dirs = DataDirs(Path(spec["data"]))
@@ -648,9 +651,9 @@ def task_read(spec: dict) -> dict:
     Wall and CPU seconds both: on a shared 2-core machine other processes stretch wall
     time, CPU time much less, so the ratios are given for both.
     """
-    from etl import read as reader
-    from etl import safety, screen
-    from etl.sources import get_source
+    from etl.core.sources import get_source
+    from etl.intake import read as reader
+    from etl.intake import safety, screen
 
     path, bron = Path(spec["file"]), spec["bron"]
     source = get_source(bron)
@@ -684,7 +687,7 @@ def task_naive(spec: dict, t_start: float, c_start: float) -> dict:
     t = time.perf_counter()
     import pandas as pd
 
-    from etl import validate
+    from etl.intake import validate
     parts["imports"] = time.perf_counter() - t
     t = time.perf_counter()
     gx = validate._gx()

@@ -19,7 +19,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, dag, task
 
-from etl.config import SOURCES
+from etl.core.config import SOURCES
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,8 @@ def inbox_verwerking():
         """
         import time
 
-        from etl.config import DataDirs, stable_seconds
-        from etl.inbox import process_inbox, stable_files
+        from etl.core.config import DataDirs, stable_seconds
+        from etl.intake.inbox import process_inbox, stable_files
 
         found = process_inbox(sources=(bron,))
         give_up = time.monotonic() + stable_seconds() + 5
@@ -79,7 +79,7 @@ def inbox_verwerking():
     @task(trigger_rule="all_done")
     def meld_afkeuringen(resultaten: list[list[dict]]) -> int:
         """Mail each partner whose file was rejected (the receipt attached, no personal data)."""
-        from etl.notify import notify_rejections
+        from etl.notify.mail import notify_rejections
 
         # Index access: iterating a mapped XCom sequence probes one past the end and logs an error.
         per_bron = [resultaten[i] for i in range(len(resultaten))]

@@ -2,7 +2,7 @@
 
 Runs at 06:00 on the 5th of January, April, July and October (Europe/Amsterdam), so
 deliveries that arrive on the last days of the quarter are in. The reported quarter
-is derived from the logical date (``etl.quarters.reported_quarter``), which makes
+is derived from the logical date (``etl.core.quarters.reported_quarter``), which makes
 back-fills work: ``airflow backfill create --dag-id kwartaalrapportage --from-date
 2024-01-01 --to-date 2025-01-10`` rebuilds 2023Q4 to 2024Q4. A manual run can name a
 quarter in the ``kwartaal`` parameter. Every step is idempotent.
@@ -42,7 +42,7 @@ QUARTERLY = CronTriggerTimetable("0 6 5 1,4,7,10 *", timezone="Europe/Amsterdam"
 def kwartaalrapportage():
     @task
     def bepaal_kwartaal() -> str:
-        from etl.quarters import reported_quarter
+        from etl.core.quarters import reported_quarter
 
         ctx = get_current_context()
         gevraagd = ctx["params"].get("kwartaal")
@@ -54,7 +54,7 @@ def kwartaalrapportage():
     @task
     def verwerk_inbox() -> list[dict]:
         """Pick up last-minute deliveries before the dataset is built."""
-        from etl.inbox import process_inbox
+        from etl.intake.inbox import process_inbox
 
         outcomes = [
             {"bron": o.bron, "bestand": o.bestand, "status": o.status, "levering_id": o.levering_id,
@@ -69,13 +69,13 @@ def kwartaalrapportage():
     @task
     def meld_afkeuringen(resultaten: list[dict]) -> int:
         """Files this run picked up instead of the inbox DAG get their rejection mail too."""
-        from etl.notify import notify_rejections
+        from etl.notify.mail import notify_rejections
 
         return notify_rejections(resultaten)
 
     @task
     def bouw_dataset(kwartaal: str) -> dict:
-        from etl.dataset import export_quarter
+        from etl.store.dataset import export_quarter
 
         resultaat = export_quarter(kwartaal)
         log.info("dataset %s: %d rijen uit %s -> %s", kwartaal, resultaat["rijen"],
@@ -84,7 +84,7 @@ def kwartaalrapportage():
 
     @task
     def laad_warehouse(kwartaal: str) -> int:
-        from etl.warehouse import load_quarter_from_airflow
+        from etl.store.warehouse import load_quarter_from_airflow
 
         return load_quarter_from_airflow(kwartaal)
 
@@ -98,13 +98,13 @@ def kwartaalrapportage():
 
     @task
     def meld_klaar(kwartaal: str, werkmap: str) -> int:
-        from etl.notify import notify_report_ready
+        from etl.notify.mail import notify_report_ready
 
         return notify_report_ready(kwartaal, werkmap)
 
     @task
     def controleer_te_laat(kwartaal: str) -> list[str]:
-        from etl.notify import notify_late_deliveries
+        from etl.notify.mail import notify_late_deliveries
 
         return notify_late_deliveries(kwartaal)
 

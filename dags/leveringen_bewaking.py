@@ -32,8 +32,8 @@ from airflow.timetables.trigger import CronTriggerTimetable
 def leveringen_bewaking():
     @task
     def controleer_te_laat() -> list[str]:
-        from etl.notify import notify_late_deliveries
-        from etl.quarters import reported_quarter
+        from etl.core.quarters import reported_quarter
+        from etl.notify.mail import notify_late_deliveries
 
         return notify_late_deliveries(reported_quarter(get_current_context()["logical_date"]))
 

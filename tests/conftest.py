@@ -24,7 +24,7 @@ Path(os.environ["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
 @pytest.fixture
 def data_dirs(tmp_path, monkeypatch):
     """A fresh MONITOR_DATA_DIR with the standard layout; files are picked up at once."""
-    from etl.config import DataDirs
+    from etl.core.config import DataDirs
 
     monkeypatch.setenv("MONITOR_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("MONITOR_STABLE_SECONDS", "0")
@@ -34,7 +34,7 @@ def data_dirs(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def sample_set(tmp_path_factory):
     """The eight quarters of sample deliveries, generated once per session (read-only)."""
-    from etl.samples import generate_samples
+    from etl.tools.samples import generate_samples
 
     return generate_samples(tmp_path_factory.mktemp("samples") / "inbox")
 
@@ -42,8 +42,8 @@ def sample_set(tmp_path_factory):
 @pytest.fixture(scope="session")
 def ingested_samples(tmp_path_factory, sample_set):
     """A data directory into which all sample deliveries were ingested (read-only for tests)."""
-    from etl.config import DataDirs
-    from etl.inbox import process_inbox
+    from etl.core.config import DataDirs
+    from etl.intake.inbox import process_inbox
 
     root = tmp_path_factory.mktemp("ingested") / "data"
     dirs = DataDirs(root).ensure()

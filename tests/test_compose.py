@@ -843,7 +843,7 @@ def loopback_stack(compose, tmp_path_factory):
                         "--requirepass", generated["REDIS_PASSWORD"], "--save", "", "--appendonly", "no"])
         # airflow-init
         run(["airflow", "db", "migrate"])
-        run([sys.executable, "-c", "from etl.config import DataDirs; DataDirs.from_env().ensure()"])
+        run([sys.executable, "-c", "from etl.core.config import DataDirs; DataDirs.from_env().ensure()"])
         # the long-running Airflow services, with their compose commands
         for name in ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
                      "airflow-triggerer", "airflow-worker"):

@@ -28,7 +28,7 @@ def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def airflow_run(tmp_path_factory):
-    from etl.samples import generate_samples
+    from etl.tools.samples import generate_samples
 
     home = tmp_path_factory.mktemp("airflow_home")
     data = tmp_path_factory.mktemp("monitor") / "data"

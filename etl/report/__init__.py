@@ -2,14 +2,14 @@
 
 ``build_workbook(periode, dirs)`` gathers the quarter and its seven predecessors
 (``context``), applies disclosure control once per quarter (``protect`` over
-``etl.disclosure``), computes key indicators with intervals and XmR verdicts
+``etl.report.disclosure``), computes key indicators with intervals and XmR verdicts
 (``keyfigures``) and funnel data (``funnels``), writes one sheet per module in
 ``sheets/`` in the look defined by ``style``, and saves reproducibly (``package``).
 
 Module map::
 
     context.py     read the store once: history, deliveries, protected views
-    protect.py     cells + additive constraints per quarter -> etl.disclosure.suppress
+    protect.py     cells + additive constraints per quarter -> etl.report.disclosure.suppress
     catalogue.py   include/indicators.yaml: labels, units, directions, methods
     keyfigures.py  key indicators: value, interval, history, XmR verdict
     funnels.py     funnel-plot units and limits
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from etl.config import DataDirs
+from etl.core.config import DataDirs
 from etl.report import funnels as funnel_data
 from etl.report import keyfigures, style
 from etl.report.context import ReportContext, gather

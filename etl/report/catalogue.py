@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from etl.sources import INCLUDE_DIR
+from etl.core.sources import INCLUDE_DIR
 
 SOORTEN = ("aantal", "aandeel", "dagen", "getal", "per_1000")
 RICHTINGEN = ("hoger_is_beter", "lager_is_beter", "neutraal")

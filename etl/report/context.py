@@ -15,14 +15,14 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from etl.config import SOURCES, DataDirs
-from etl.dataset import load
-from etl.quarters import parse_quarter, shift
-from etl.reference import Gemeente, Wijk, gemeente_names, gemeenten, inhabitants, wijken
+from etl.core.config import SOURCES, DataDirs
+from etl.core.quarters import parse_quarter, shift
+from etl.core.reference import Gemeente, Wijk, gemeente_names, gemeenten, inhabitants, wijken
+from etl.core.sources import load_sources
 from etl.report.catalogue import Catalogue, load_catalogue
 from etl.report.protect import QuarterView, protect_quarter
-from etl.sources import load_sources
-from etl.store import Store
+from etl.store.dataset import load
+from etl.store.db import Store
 
 TZ = ZoneInfo("Europe/Amsterdam")
 HISTORY = 8  # quarters in the trend charts and XmR series

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from etl import stats
-from etl.disclosure import Shown
+from etl.report import stats
 from etl.report.context import ReportContext
+from etl.report.disclosure import Shown
 from etl.report.protect import CITY, REGIO, protect_sums
 
 LEVELS = (0.95, 0.998)

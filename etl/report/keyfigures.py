@@ -4,7 +4,7 @@ A key indicator (``include/indicators.yaml``, ``kernindicatoren``) is computed f
 each of the eight quarters from that quarter's *protected* view, so a hidden value is
 a gap in the series, in the chart and in the XmR calculation (the centre line of the
 visible points cannot give a hidden point back). The verdict comes from
-``etl.stats.trend_verdict`` with the direction from configuration; it replaces any
+``etl.report.stats.trend_verdict`` with the direction from configuration; it replaces any
 judgement based on the bare change since last quarter.
 """
 
@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from etl import stats
-from etl.disclosure import Shown
-from etl.quarters import parse_quarter
+from etl.core.quarters import days_in_quarter, parse_quarter
+from etl.core.sources import load_sources
+from etl.report import stats
 from etl.report.catalogue import Indicator, KeyIndicator
 from etl.report.context import ReportContext
+from etl.report.disclosure import Shown
 from etl.report.protect import GROUP_AREAS
-from etl.sources import load_sources
 
 NOT_YET = "bestond nog niet"
 
@@ -127,7 +127,6 @@ def share_parts(ctx: ReportContext, view, bron: str, gtype: str, code: str, ind:
                 periode: str) -> tuple[int | None, int | None]:
     """Teller and noemer of a share (exact: only used when the share itself is visible)."""
     if ind.noemer == "capaciteit_plaatsdagen":
-        from etl.quarters import days_in_quarter
 
         places = view.get(bron, gtype, code, "plaatsen_crisisopvang").value
         n = None if places is None else int(places) * days_in_quarter(periode)

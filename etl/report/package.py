@@ -16,7 +16,7 @@ import zipfile
 
 from openpyxl.workbook import Workbook
 
-from etl.files import write_atomic  # noqa: F401 - re-exported for report and templates
+from etl.core.files import write_atomic  # noqa: F401 - re-exported for report and templates
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _FIRST = ("[Content_Types].xml", "_rels/.rels")

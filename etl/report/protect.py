@@ -1,6 +1,6 @@
 """The quarter's figures after disclosure control: what every sheet of the workbook reads.
 
-One call of :func:`etl.disclosure.suppress` per quarter covers every view of that
+One call of :func:`etl.report.disclosure.suppress` per quarter covers every view of that
 quarter at once (the per-municipality tables, the WIJ table with its subtotals, the
 region figures, the Data sheet), because a cell hidden in one view and visible in
 another would undo the hiding. The constraints are the additive relations a reader of
@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from etl.disclosure import MISSING, Constraint, Shown, suppress
-from etl.reference import gemeenten, wijken
+from etl.core.reference import gemeenten, wijken
+from etl.core.sources import load_sources
 from etl.report.catalogue import Catalogue
-from etl.sources import load_sources
+from etl.report.disclosure import MISSING, Constraint, Shown, suppress
 
 Key = tuple[str, str, str, str]  # (bron, gebied_type, gebied_code, indicator)
 

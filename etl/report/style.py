@@ -22,8 +22,8 @@ from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Si
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from etl.disclosure import PRIMARY_TEXT, SECONDARY_TEXT
-from etl.xlsx_safe import set_safe
+from etl.core.xlsx_safe import set_safe
+from etl.report.disclosure import PRIMARY_TEXT, SECONDARY_TEXT
 
 FONT = "Calibri"
 DARK = "1F3864"      # dark blue: titles, header fill

@@ -188,7 +188,7 @@ def mail_configured(smtp_server, monkeypatch):
 @pytest.fixture
 def ingested_copy(ingested_samples, tmp_path):
     """A private copy of the ingested sample data (tests add deliveries or mails to it)."""
-    from etl.config import DataDirs
+    from etl.core.config import DataDirs
 
     dirs, _ = ingested_samples
     root = tmp_path / "data"

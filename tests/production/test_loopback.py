@@ -102,8 +102,8 @@ def receipts(data: Path) -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def delivered(topology, request):
     """Unpause the inbox DAG, drop the files, and wait for a receipt for each; returns the latencies."""
-    from etl.config import DataDirs
-    from etl.samples import generate_samples
+    from etl.core.config import DataDirs
+    from etl.tools.samples import generate_samples
     from tests.fixtures.catalogue import CASES, build_case
 
     topo = topology
@@ -217,8 +217,8 @@ def test_quarterly_run_builds_dataset_workbook_and_warehouse(topology, quarterly
     import subprocess
     import sys
 
-    from etl.dataset import to_csv
-    from etl.store import DATASET_COLUMNS
+    from etl.store.dataset import to_csv
+    from etl.store.db import DATASET_COLUMNS
 
     topo = topology
     states = topo.task_states("kwartaalrapportage", quarterly_run)

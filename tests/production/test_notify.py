@@ -17,8 +17,8 @@ import shutil
 
 import pytest
 
-from etl.config import DataDirs
-from etl.notify import (
+from etl.core.config import DataDirs
+from etl.notify.mail import (
     Contacts,
     deadline,
     notify_late_deliveries,
@@ -44,7 +44,7 @@ def as_dag_outcomes(outcomes) -> list[dict]:
 @pytest.fixture(scope="module")
 def processed_catalogue(tmp_path_factory):
     """One rejected file, two personal-data refusals and one accepted file, through the real inbox."""
-    from etl.inbox import process_inbox
+    from etl.intake.inbox import process_inbox
 
     dirs = DataDirs(tmp_path_factory.mktemp("catalogue") / "data").ensure()
     by_name = {c.name: c for c in CASES}
@@ -98,7 +98,7 @@ def test_rejections_reach_the_partner_with_the_receipt(run, mail_configured):
     receipt = vt.attachments[name].decode()
     assert receipt == (dirs.outbox / "veilig_thuis" / name).read_text(encoding="utf-8")
     assert "NIET AANGENOMEN" in receipt
-    # Exactly the receipt plus the marked-up copy the receipt names (etl.markup, issue 8).
+    # Exactly the receipt plus the marked-up copy the receipt names (etl.intake.markup, issue 8).
     copy = json.loads((dirs.outbox / "veilig_thuis" / name.replace(".txt", ".json")).read_text())["gemarkeerde_kopie"]
     assert set(vt.attachments) == {name} | ({copy} if copy else set())
     if copy:
@@ -122,7 +122,7 @@ def test_marked_up_copy_is_attached_except_for_personal_data(run, mail_configure
             continue
         js = dirs.outbox / o["bron"] / o["ontvangstbewijs"].rsplit("/", 1)[1].replace(".txt", ".json")
         r = json.loads(js.read_text(encoding="utf-8"))
-        if not r.get("gemarkeerde_kopie"):       # etl.markup absent or silent: stand in for it
+        if not r.get("gemarkeerde_kopie"):       # etl.intake.markup absent or silent: stand in for it
             r["gemarkeerde_kopie"] = f"{r['levering_id']}__gemarkeerd.xlsx"
             js.write_text(json.dumps(r), encoding="utf-8")
         copy = js.parent / r["gemarkeerde_kopie"]
@@ -144,7 +144,7 @@ def test_a_retry_sends_nothing_twice_and_the_audit_log_says_what_was_sent(run, m
     assert notify_rejections(outcomes, dirs=dirs) == 3
     assert notify_rejections(outcomes, dirs=dirs) == 0
     assert len(mail_configured.snapshot()) == 3
-    from etl.store import Store
+    from etl.store.db import Store
 
     with Store(dirs.db_path) as store:
         audit = store.audit()
@@ -160,7 +160,7 @@ def test_without_smtp_connection_nothing_is_sent_and_the_log_says_so(run, smtp_s
     dirs, outcomes = run
     monkeypatch.delenv("AIRFLOW_CONN_SMTP_DEFAULT", raising=False)
     monkeypatch.setenv("AIRFLOW_VAR_MONITOR_CONTACTS", json.dumps(CONTACTS))
-    with caplog.at_level(logging.INFO, logger="etl.notify"):
+    with caplog.at_level(logging.INFO, logger="etl.notify.mail"):
         assert notify_rejections(outcomes, dirs=dirs) == 0
         assert notify_report_ready("2024Q3", str(dirs.reports / "monitor_2024Q3.xlsx"), dirs=dirs) == 0
         assert notify_late_deliveries("2024Q3", today=dt.date(2025, 1, 1), dirs=dirs) == ["veilig_thuis", "wij"]
@@ -172,7 +172,7 @@ def test_missing_addresses_are_a_warning_not_a_failure(run, smtp_server, monkeyp
     dirs, outcomes = run
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp_server.conn_json())
     monkeypatch.delenv("AIRFLOW_VAR_MONITOR_CONTACTS", raising=False)
-    with caplog.at_level(logging.WARNING, logger="etl.notify"):
+    with caplog.at_level(logging.WARNING, logger="etl.notify.mail"):
         assert notify_rejections(outcomes, dirs=dirs) == 0
     assert "geen e-mailadres voor afkeuring" in caplog.text
     assert smtp_server.snapshot() == []

@@ -19,10 +19,10 @@ import pandas as pd
 import psycopg
 import pytest
 
-from etl.config import DataDirs
-from etl.dataset import to_csv
-from etl.store import DATASET_COLUMNS
-from etl.warehouse import TABLE, load_quarter, load_quarter_from_airflow
+from etl.core.config import DataDirs
+from etl.store.dataset import to_csv
+from etl.store.db import DATASET_COLUMNS
+from etl.store.warehouse import TABLE, load_quarter, load_quarter_from_airflow
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,8 +59,8 @@ def warehouse_csv(uri: str, quarter: str) -> str:
 
 def drop_correction(dirs: DataDirs, quarter: str = "2024Q4", seed: int = 777) -> str:
     """Veilig Thuis sends a corrected file for ``quarter`` (other numbers); returns its levering_id."""
-    from etl.inbox import process_inbox
-    from etl.samples import generate_samples
+    from etl.intake.inbox import process_inbox
+    from etl.tools.samples import generate_samples
 
     staging = dirs.root.parent / "correction"
     files = generate_samples(staging, quarters=[quarter], seed=seed).files
@@ -182,6 +182,6 @@ def test_without_connection_the_load_is_skipped_with_a_log_line(ingested_samples
     dirs, _ = ingested_samples
     monkeypatch.setenv("MONITOR_DATA_DIR", str(dirs.root))
     monkeypatch.delenv("AIRFLOW_CONN_MONITOR_WAREHOUSE", raising=False)
-    with caplog.at_level(logging.INFO, logger="etl.warehouse"):
+    with caplog.at_level(logging.INFO, logger="etl.store.warehouse"):
         assert load_quarter_from_airflow("2024Q4") == 0
     assert "geen Airflow-verbinding 'monitor_warehouse'" in caplog.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from etl.disclosure import SECONDARY_TEXT, Shown
+from etl.report.disclosure import SECONDARY_TEXT, Shown
 from etl.report.style import (
     KIND_FORMAT,
     MISSING_TEXT,

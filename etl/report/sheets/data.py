@@ -9,8 +9,8 @@ from __future__ import annotations
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
-from etl.config import SOURCES
-from etl.quarters import label_nl
+from etl.core.config import SOURCES
+from etl.core.quarters import label_nl
 from etl.report.context import ReportContext
 from etl.report.sheets.common import put_shown
 from etl.report.style import SheetWriter

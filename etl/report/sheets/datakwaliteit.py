@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from openpyxl.workbook import Workbook
 
-from etl.problems import format_rows
-from etl.quarters import label_nl
+from etl.core.problems import format_rows
+from etl.core.quarters import label_nl
 from etl.report.context import ReportContext, local_time
 from etl.report.sheets.common import paragraph, section
 from etl.report.style import SheetWriter

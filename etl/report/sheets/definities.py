@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from openpyxl.workbook import Workbook
 
-from etl.config import SOURCES
+from etl.core.config import SOURCES
 from etl.report.context import ReportContext
 from etl.report.sheets.common import UNIT_TEXT, section
 from etl.report.style import SheetWriter

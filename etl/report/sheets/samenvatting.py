@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from openpyxl.workbook import Workbook
 
-from etl import stats
-from etl.quarters import label_nl
+from etl.core.quarters import label_nl
+from etl.report import stats
 from etl.report.context import ReportContext
 from etl.report.keyfigures import NOT_YET, KeyFigure, Point
 from etl.report.sheets.common import UNIT_TEXT, paragraph, put_number

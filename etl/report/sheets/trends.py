@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from openpyxl.workbook import Workbook
 
-from etl.quarters import label_nl
+from etl.core.quarters import label_nl
 from etl.report.charts import xmr_chart
 from etl.report.context import ReportContext
 from etl.report.keyfigures import KeyFigure

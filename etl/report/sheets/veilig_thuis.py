@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from openpyxl.workbook import Workbook
 
-from etl import stats
-from etl.quarters import label_nl
+from etl.core.quarters import label_nl
+from etl.report import stats
 from etl.report.context import ReportContext
 from etl.report.protect import REGIO, QuarterView
 from etl.report.sheets.common import paragraph, put_number, put_shown, section, source_sheet

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from openpyxl.workbook import Workbook
 
-from etl.disclosure import PRIMARY_TEXT, SECONDARY_TEXT
-from etl.quarters import label_nl
+from etl.core.quarters import label_nl
 from etl.report.context import ReportContext, local_time
+from etl.report.disclosure import PRIMARY_TEXT, SECONDARY_TEXT
 from etl.report.sheets.common import paragraph, section
 from etl.report.style import MISSING_TEXT, SheetWriter
 

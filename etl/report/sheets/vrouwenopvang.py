@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from openpyxl.workbook import Workbook
 
-from etl import stats
-from etl.quarters import days_in_quarter, label_nl, parse_quarter
+from etl.core.quarters import days_in_quarter, label_nl, parse_quarter
+from etl.core.sources import load_sources
+from etl.report import stats
 from etl.report.context import ReportContext
 from etl.report.protect import REGIO
 from etl.report.sheets.common import paragraph, put_number, put_shown, section, source_sheet
 from etl.report.style import hidden_style, text_style
-from etl.sources import load_sources
 
 TITLE = "Vrouwenopvang"
 BRON = "vrouwenopvang"

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from openpyxl.workbook import Workbook
 
-from etl import stats
-from etl.quarters import label_nl
+from etl.core.quarters import label_nl
+from etl.report import stats
 from etl.report.context import ReportContext
 from etl.report.protect import CITY, NOORD, OVERIG
 from etl.report.sheets.common import paragraph, put_number, put_shown, source_sheet

@@ -1,0 +1,99 @@
+"""Where everything lives, and the limits that protect the pipeline.
+
+The only module that knows the layout of ``MONITOR_DATA_DIR``; everything else asks
+a ``DataDirs``. Settings are read from the environment so that the embedded default,
+the tests and the docker-compose stack differ only in variables.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+SOURCES = ("veilig_thuis", "wij", "vrouwenopvang")
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Hostile-file limits. A real quarterly delivery is far below every one of them."""
+
+    max_file_bytes: int = _env_int("MONITOR_MAX_FILE_MB", 100) * 1024 * 1024
+    max_uncompressed_bytes: int = _env_int("MONITOR_MAX_UNCOMPRESSED_MB", 1024) * 1024 * 1024
+    max_compression_ratio: int = 200
+    max_zip_members: int = 2000
+    max_rows: int = _env_int("MONITOR_MAX_ROWS", 1_100_000)
+    max_columns: int = 200
+
+
+@dataclass(frozen=True)
+class DataDirs:
+    root: Path
+
+    @classmethod
+    def from_env(cls) -> DataDirs:
+        root = Path(os.environ.get("MONITOR_DATA_DIR", PROJECT_DIR / "data")).resolve()
+        return cls(root)
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    @property
+    def outbox(self) -> Path:
+        return self.root / "outbox"
+
+    @property
+    def archive(self) -> Path:
+        return self.root / "archive"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def restricted(self) -> Path:
+        """Files refused for personal data: readable by the data protection officer only."""
+        return self.root / "quarantine-restricted"
+
+    @property
+    def processing(self) -> Path:
+        """Claimed files being processed; a crash leaves them here and the next run resumes."""
+        return self.root / "processing"
+
+    @property
+    def store(self) -> Path:
+        return self.root / "store"
+
+    @property
+    def db_path(self) -> Path:
+        return self.store / "monitor.sqlite"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.root / ".inbox.lock"
+
+    def ensure(self) -> DataDirs:
+        for d in (self.inbox, self.outbox, self.archive, self.quarantine, self.processing,
+                  self.store, self.reports):
+            d.mkdir(parents=True, exist_ok=True)
+        self.restricted.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.restricted, 0o700)
+        for s in SOURCES:
+            for d in (self.inbox, self.outbox, self.archive, self.quarantine, self.processing):
+                (d / s).mkdir(exist_ok=True)
+        return self
+
+
+def stable_seconds() -> float:
+    """How long a file's size and mtime must be unchanged before it is picked up."""
+    return float(os.environ.get("MONITOR_STABLE_SECONDS", "10"))

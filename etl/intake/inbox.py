@@ -1,0 +1,313 @@
+"""The inbox: every file that enters ends in exactly one known place, with a receipt.
+
+    inbox/<bron>/x.xlsx --claim--> processing/<bron>/<ts>__x.xlsx --analyse, record-->
+        archive/<bron>/ (accepted, duplicates) | quarantine/<bron>/ (rejected)
+        | quarantine-restricted/<bron>/ (personal data)      + outbox/<bron>/ receipts
+
+Crash safety comes from ordering, not luck: a claim is an atomic rename; the store
+records the outcome in one transaction before the file moves; the receipt is written
+(idempotently, from the stored record) before the file leaves processing/; the record
+is marked settled last. Whatever the point of a kill, the next run finds the file in
+processing/ or its final place and finishes the job, and the content hash stops a
+delivery from being counted twice. A lock file serialises runs, because Airflow can
+start duplicate runs (field notes: #54491).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import logging
+import os
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from etl.core.config import SOURCES, DataDirs, Limits, stable_seconds
+from etl.core.naming import printable_name, receipt_stem, safe_name
+from etl.core.problems import Problem, error
+from etl.core.sources import get_source
+from etl.intake import markup
+from etl.intake.analyse import Analysis, analyse
+from etl.intake.receipt import Receipt, write_receipt
+from etl.store.db import Delivery, Store
+
+log = logging.getLogger(__name__)
+
+_IGNORED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
+_TEMP_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".filepart", ".crdownload", ".download", "~")
+PAUSE_ENV = "MONITOR_TEST_PAUSE_AT"
+PAUSE_FILE_ENV = "MONITOR_TEST_PAUSE_FILE"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    bron: str
+    bestand: str
+    status: str                # geaccepteerd | afgekeurd | dubbel
+    levering_id: str
+    location: Path
+    receipt: Path
+    problem_codes: tuple[str, ...] = ()
+
+
+def is_ignored(name: str) -> bool:
+    """Excel lock files, hidden and temporary files are never picked up (and never rejected)."""
+    low = name.lower()
+    return (name.startswith(("~$", ".")) or low in _IGNORED_NAMES or low.endswith(_TEMP_SUFFIXES))
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@contextmanager
+def inbox_lock(dirs: DataDirs, bron: str) -> Iterator[None]:
+    """One run per source at a time, across processes and Celery workers sharing the disk."""
+    dirs.root.mkdir(parents=True, exist_ok=True)
+    with open(dirs.lock_path.with_name(f".inbox.{bron}.lock"), "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def stable_files(dirs: DataDirs, bron: str, now: float | None = None) -> list[Path]:
+    """Files in inbox/<bron>/ that are complete: unchanged for ``stable_seconds``.
+
+    A copy in progress keeps touching the file, so its mtime is recent; symlinks are
+    returned too (they are refused, never followed).
+    """
+    folder = dirs.inbox / bron
+    if not folder.is_dir():
+        return []
+    now = time.time() if now is None else now
+    wait = stable_seconds()
+    out = []
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if is_ignored(entry.name):
+            continue
+        if entry.is_symlink():
+            out.append(Path(entry.path))
+            continue
+        if not entry.is_file(follow_symlinks=False):
+            continue
+        st = entry.stat(follow_symlinks=False)
+        if now - st.st_mtime >= wait:
+            out.append(Path(entry.path))
+    return out
+
+
+def claim(dirs: DataDirs, path: Path, bron: str, received: dt.datetime) -> Path:
+    target = dirs.processing / bron / f"{received:%Y%m%dT%H%M%S%fZ}__{safe_name(path.name)}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(path, target)      # atomic on one filesystem; a symlink moves as a link
+    return target
+
+
+def _received_from_claim(path: Path) -> tuple[dt.datetime, str]:
+    stamp, _, name = path.name.partition("__")
+    return dt.datetime.strptime(stamp, "%Y%m%dT%H%M%S%fZ").replace(tzinfo=dt.UTC), name
+
+
+def _levering_id(bron: str, received: dt.datetime, sha: str) -> str:
+    return f"{bron}-{received:%Y%m%d-%H%M%S}-{sha[:8]}"
+
+
+def _final_place(dirs: DataDirs, d: Delivery, claimed_name: str) -> Path:
+    name = f"{d.levering_id}__{safe_name(claimed_name)}"
+    if d.persoonsgegevens or any(p["code"] == "verwerkingsfout" for p in d.problemen):
+        return dirs.restricted / d.bron / name
+    if d.status == "geaccepteerd":
+        return dirs.archive / d.bron / name
+    return dirs.quarantine / d.bron / name
+
+
+def pause_point(name: str) -> None:
+    """Test hook for the kill test (tests/intake/test_inbox.py); does nothing unless asked.
+
+    With ``MONITOR_TEST_PAUSE_AT=<name>`` the process stops for good at that point:
+    it writes its pid to ``MONITOR_TEST_PAUSE_FILE`` and sleeps, so that the test can
+    SIGKILL it at a known step instead of guessing with timers. Points, in order:
+    ``after_claim``, ``after_analyse``, ``after_record``, ``after_receipt``, ``after_move``.
+    """
+    if os.environ.get(PAUSE_ENV) != name:
+        return
+    marker = os.environ.get(PAUSE_FILE_ENV)
+    if marker:
+        Path(marker).write_text(str(os.getpid()), encoding="utf-8")
+    while True:
+        time.sleep(3600)
+
+
+def _receipt_for(d: Delivery, bron_naam: str, counts: dict[str, int], superseded: list[dict]) -> Receipt:
+    return Receipt(status=d.status, bron=d.bron, bron_naam=bron_naam, bestand=d.bestandsnaam,
+                   ontvangen_op=d.ontvangen_op, levering_id=d.levering_id, sha256=d.sha256, periodes=d.periodes,
+                   aantallen=counts, problemen=[Problem.from_dict(p) for p in d.problemen], vervangt=superseded,
+                   persoonsgegevens=d.persoonsgegevens, validatie=d.validatie)
+
+
+def _move(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(src, dst)
+
+
+def settle(dirs: DataDirs, store: Store, d: Delivery, claimed: Path | None, claimed_name: str) -> Outcome:
+    """Receipt first, then the move, then mark settled: each step safe to repeat."""
+    final = _final_place(dirs, d, claimed_name)
+    superseded = store.superseded_by(d.levering_id)
+    receipt = _receipt_for(d, get_source(d.bron).naam, d.validatie.get("aantallen", {}), superseded)
+    if not d.persoonsgegevens:         # a copy of a file with personal data is never written anywhere
+        hook_markup(dirs, d, claimed if claimed is not None and claimed.exists() else final, receipt)
+    txt, _ = write_receipt(receipt, dirs.outbox / d.bron, receipt_stem(d.levering_id, d.ontvangen_op, d.bestandsnaam))
+    pause_point("after_receipt")
+    if claimed is not None and (claimed.exists() or claimed.is_symlink()):
+        _move(claimed, final)
+    pause_point("after_move")
+    store.mark_settled(d.levering_id, str(final.relative_to(dirs.root)))
+    log.info("levering %s (%s, %s): %s -> %s", d.levering_id, d.bron, printable_name(d.bestandsnaam), d.status, final)
+    return Outcome(d.bron, d.bestandsnaam, d.status, d.levering_id, final, txt,
+                   tuple(sorted({p["code"] for p in d.problemen if p["severity"] == "fout"})))
+
+
+def hook_markup(dirs: DataDirs, d: Delivery, workbook: Path, receipt: Receipt) -> None:
+    """The marked-up partner copy (see etl.intake.markup).
+
+    The copy is a courtesy: if it fails, the receipt, the move and the record still
+    happen (otherwise one odd workbook would stop the inbox on every run). Only the
+    exception type is logged, never its text, which could quote cell values.
+    """
+    try:
+        markup.write_for_delivery(dirs, d, workbook, receipt)
+    except Exception as exc:  # noqa: BLE001 - see docstring
+        log.error("gemarkeerde kopie voor %s niet gemaakt (%s)", d.levering_id, type(exc).__name__)
+
+
+def _duplicate(dirs: DataDirs, store: Store, bron: str, claimed: Path, name: str, received: dt.datetime,
+               sha: str, first: Delivery, lid: str) -> Outcome:
+    received_iso = received.replace(microsecond=0).isoformat()
+    final = dirs.archive / bron / "dubbel" / f"{lid}__{safe_name(name)}"
+    r = Receipt(status="dubbel", bron=bron, bron_naam=get_source(bron).naam, bestand=name, ontvangen_op=received_iso,
+                levering_id=lid, sha256=sha, periodes=first.periodes, eerder_ontvangen_als=first.levering_id)
+    txt, _ = write_receipt(r, dirs.outbox / bron, receipt_stem(lid, received_iso, name))
+    if not store.has_event("dubbel", lid):   # a rerun after a kill logs the duplicate once
+        store.log_event("dubbel", bron=bron, levering_id=lid, sha256=sha, bestandsnaam=name, eerder=first.levering_id)
+    _move(claimed, final)
+    return Outcome(bron, name, "dubbel", lid, final, txt)
+
+
+def process_claimed(dirs: DataDirs, store: Store, bron: str, claimed: Path, limits: Limits | None = None) -> Outcome:
+    received, name = _received_from_claim(claimed)
+    original = name
+    if claimed.is_symlink():
+        sha = hashlib.sha256(os.readlink(claimed).encode()).hexdigest()
+    else:
+        sha = sha256_of(claimed)
+    lid, recorded = _claim_identity(store, bron, received, sha, original)
+    if recorded is not None:
+        log.warning("hervat onderbroken verwerking van %s", lid)
+        return settle(dirs, store, recorded, claimed, original)
+    first = store.accepted_with_hash(bron, sha)
+    if first is not None:
+        return _duplicate(dirs, store, bron, claimed, original, received, sha, first, lid)
+    source = get_source(bron)
+    if claimed.is_symlink():
+        problems = [error("snelkoppeling", "Het bestand is een snelkoppeling (symbolische link), geen echt bestand.",
+                          "Zet het bestand zelf in de map, niet een snelkoppeling ernaar.")]
+        analysis = Analysis(accepted=False, problems=problems)
+    else:
+        try:
+            analysis = analyse(claimed, source, limits)
+        except Exception as exc:  # noqa: BLE001 - see _crashed
+            analysis = _crashed(lid, exc)
+    pause_point("after_analyse")
+    status = "geaccepteerd" if analysis.accepted else "afgekeurd"
+    d = Delivery(levering_id=lid, bron=bron, bestandsnaam=original, sha256=sha,
+                 ontvangen_op=received.replace(microsecond=0).isoformat(), status=status,
+                 persoonsgegevens=analysis.personal_data, periodes=analysis.periodes,
+                 problemen=[p.to_dict() for p in analysis.problems],
+                 validatie={**analysis.validation.to_dict(), "aantallen": analysis.counts},
+                 opgeslagen_als=None, afgerond=False)
+    store.record(d, analysis.values if analysis.accepted else None)
+    pause_point("after_record")
+    return settle(dirs, store, d, claimed, original)
+
+
+def _crashed(lid: str, exc: Exception) -> Analysis:
+    """A bug of ours must not stop the inbox: without this, the file would stay in
+    processing/ and crash every later run, blocking the partner's other files.
+
+    The file is rejected with ``verwerkingsfout`` and kept in the *restricted* quarantine:
+    the personal-data screen may not have finished with it. An operator moves it back to
+    the inbox after the fix (a rejected file is analysed again). Only the exception type
+    and the code locations are logged, never the message, which could quote cell values.
+    """
+    where = " <- ".join(f"{f.filename}:{f.lineno} {f.name}" for f in reversed(traceback.extract_tb(exc.__traceback__)))
+    log.error("analyse van %s mislukt: %s at %s", lid, type(exc).__name__, where)
+    return Analysis(accepted=False, problems=[error(
+        "verwerkingsfout", "Het bestand kon door een fout aan onze kant niet worden verwerkt.",
+        "U hoeft nu niets te doen: wij zijn gewaarschuwd en verwerken het bestand opnieuw zodra de fout is verholpen. "
+        "Neem bij vragen contact op en noem het kenmerk.")])
+
+
+def _claim_identity(store: Store, bron: str, received: dt.datetime, sha: str, name: str) -> tuple[str, Delivery | None]:
+    """This claimed file's delivery id, and the record an earlier (killed) run made for it.
+
+    The id comes from the claim itself (the second it was received, recorded in the
+    claimed file name, and the content hash), so a rerun finds exactly the record it
+    made, not some other delivery with the same content. Two claims that share both
+    (the same content dropped twice, under two names, in one second) are told apart
+    by the name.
+    """
+    base = _levering_id(bron, received, sha)
+    named = f"{base}-{hashlib.sha256(name.encode()).hexdigest()[:6]}"
+    for lid in (base, named, *(f"{named}-{n}" for n in range(2, 1000))):
+        d = store.delivery(lid)
+        if d is None:
+            return lid, None
+        if d.bestandsnaam == name and not d.afgerond:
+            return lid, d        # our own record from a killed run: resume it
+        # A settled record with this id is an earlier drop of the same bytes in the same
+        # second; this claim is a new delivery and gets the next free id.
+    raise RuntimeError(f"no free delivery id for {base}")
+
+
+def resume_unsettled(dirs: DataDirs, store: Store, bron: str) -> list[Outcome]:
+    """Finish what a killed run left: claimed files, and recorded deliveries not yet settled."""
+    outcomes = []
+    folder = dirs.processing / bron
+    if folder.is_dir():
+        for p in sorted(folder.iterdir()):
+            if "__" in p.name and not p.name.startswith("."):
+                outcomes.append(process_claimed(dirs, store, bron, p))
+    for d in store.unsettled(bron):
+        final = _final_place(dirs, d, f"{d.bestandsnaam}")
+        if final.exists() or final.is_symlink():
+            outcomes.append(settle(dirs, store, d, None, d.bestandsnaam))
+    return outcomes
+
+
+def process_inbox(dirs: DataDirs | None = None, sources: tuple[str, ...] = SOURCES,
+                  limits: Limits | None = None) -> list[Outcome]:
+    """One pass over the inbox: resume, then claim and process every stable file."""
+    dirs = (dirs or DataDirs.from_env()).ensure()
+    outcomes: list[Outcome] = []
+    with Store(dirs.db_path) as store:
+        for bron in sources:
+            with inbox_lock(dirs, bron):
+                outcomes.extend(resume_unsettled(dirs, store, bron))
+                for path in stable_files(dirs, bron):
+                    received = dt.datetime.now(dt.UTC)
+                    claimed = claim(dirs, path, bron, received)
+                    pause_point("after_claim")
+                    outcomes.append(process_claimed(dirs, store, bron, claimed, limits))
+    return outcomes

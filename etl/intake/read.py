@@ -1,0 +1,462 @@
+"""Read a partner workbook the way a person reads it.
+
+The header row is found wherever it is (title rows, logos, blank rows above it),
+headers are matched through the aliases in the source description, a ``Totaal`` row is
+checked against the sum of the rows above it and dropped, notes under the table are
+ignored, and every cell is parsed with the contract's value rules. Nothing is
+dropped silently: every cell that cannot be read becomes a ``Problem`` with its Excel
+row, and extra columns and hidden sheets are mentioned in the receipt.
+
+python-calamine (Rust) does the reading: about ten times faster than openpyxl on large
+sheets and immune to the wrong ``<dimension>`` tags that make openpyxl's read-only
+mode see an empty sheet. It returns cached formula values; formulas without a
+cached value are found by ``etl.intake.safety``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from python_calamine import CalamineWorkbook
+
+from etl.core.control_sheet import is_control_sheet
+from etl.core.perf import gc_paused
+from etl.core.problems import Problem, error, warning
+from etl.core.reference import wijk_names
+from etl.core.sources import Column, Sheet, Source, fold
+from etl.intake.parse import ParseError, is_empty, parser_for
+from etl.intake.safety import WorkbookInfo
+from etl.intake.screen import column_letter
+
+Grid = list[list[object]]
+HEADER_SCAN_ROWS = 50
+_TOTAL_WORDS = ("totaal", "total", "totalen", "eindtotaal", "som", "regio totaal", "totaal regio")
+
+
+@dataclass
+class SheetData:
+    """One sheet, parsed: ``frame`` is indexed by Excel row number, columns are contract names."""
+
+    spec: Sheet
+    found_name: str
+    header_row: int                                   # Excel row number of the header
+    frame: pd.DataFrame
+    suppressed: dict[str, list[int]]                  # column -> Excel rows with "<5"
+    letters: dict[str, str]                           # column -> Excel column letter
+    headers: dict[str, str]                           # column -> header as written
+    extra_columns: list[str] = field(default_factory=list)
+    totals_row: int | None = None
+    unreadable: dict[str, list[int]] = field(default_factory=dict)   # column -> Excel rows already reported unreadable
+
+
+@dataclass
+class ReadResult:
+    sheets: dict[str, SheetData] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def periodes(self) -> list[str]:
+        found: set[str] = set()
+        for sd in self.sheets.values():
+            if "periode" in sd.frame:
+                found.update(p for p in sd.frame["periode"].dropna() if isinstance(p, str) and len(p) == 6)
+        return sorted(found)
+
+
+def load_grids(path: Path) -> dict[str, Grid]:
+    """Every sheet as a grid of raw values, row 0 = Excel row 1 (hidden sheets included)."""
+    wb = CalamineWorkbook.from_path(str(path))
+    try:
+        grids: dict[str, Grid] = {}
+        for meta in wb.sheets_metadata:
+            if str(meta.typ) != "SheetTypeEnum.WorkSheet":
+                continue
+            with gc_paused():           # one list per row, no cycles: collections only cost time
+                grids[meta.name] = wb.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
+        return grids
+    finally:
+        wb.close()
+
+
+def header_key(text: object) -> str:
+    """Header and sheet-name key: folded and without spaces, so that ``Kinder-mishandeling``,
+    ``kinder_mishandeling`` and ``Kindermishandeling`` are one column (the contract folds
+    spaces, underscores and punctuation). No two columns of a sheet share a key
+    (checked in tests/intake/test_catalogue.py)."""
+    return fold(text).replace(" ", "")
+
+
+#: Sheets the blank partner template (etl.tools.templates) adds: never data, never worth a warning.
+TEMPLATE_SHEETS = frozenset({"toelichting", "keuzelijsten"})
+
+
+def match_sheets(grids: dict[str, Grid], source: Source) -> tuple[dict[str, str], list[Problem]]:
+    """Contract sheet name -> sheet name in the workbook (case, spacing and aliases folded)."""
+    problems: list[Problem] = []
+    found: dict[str, str] = {}
+    for spec in source.sheets:
+        keys = {header_key(n) for n in spec.folded_names}
+        hits = [name for name in grids if header_key(name) in keys]
+        if len(hits) > 1:
+            problems.append(error("tabblad_dubbel", f"Er zijn meerdere tabbladen die '{spec.name}' kunnen zijn: {', '.join(hits)}.",
+                                  f"Houd één tabblad '{spec.name}' over.", sheet=hits[0]))
+        if hits:
+            found[spec.name] = hits[0]
+    for name, grid in grids.items():
+        if header_key(name) in TEMPLATE_SHEETS:  # our own template's instructions and pick lists (etl.tools.templates)
+            continue
+        if is_control_sheet(grid):  # the Controle sheet of our marked-up copy, dropped back (etl.intake.markup)
+            continue
+        if name not in found.values() and any(not is_empty(v) and v != "" for row in grid for v in row):
+            problems.append(warning("tabblad_genegeerd", f"Het tabblad '{name}' hoort niet bij de aanlevering en is niet gelezen.",
+                                    "Geen actie nodig als dit tabblad geen gegevens voor de monitor bevat.", sheet=name))
+    return found, problems
+
+
+def find_header(grid: Grid, spec: Sheet) -> tuple[int | None, dict[int, Column], list[int]]:
+    """The row (0-based) that matches most contract headers; its column map; duplicate columns."""
+    lookup = {header_key(f): c for c in spec.columns for f in c.folded_names}
+    best: tuple[int, int | None] = (0, None)
+    for r, row in enumerate(grid[:HEADER_SCAN_ROWS]):
+        hits = {lookup[header_key(v)].name for v in row if isinstance(v, str) and header_key(v) in lookup}
+        if len(hits) > best[0]:
+            best = (len(hits), r)
+    needed = min(2, len(spec.columns))
+    if best[1] is None or best[0] < needed:
+        return None, {}, []
+    r = best[1]
+    mapping: dict[int, Column] = {}
+    seen: dict[str, int] = {}
+    duplicates: list[int] = []
+    for c, v in enumerate(grid[r]):
+        if isinstance(v, str) and header_key(v) in lookup:
+            col = lookup[header_key(v)]
+            if col.name in seen:
+                duplicates.append(c)
+                continue
+            seen[col.name] = c
+            mapping[c] = col
+    return r, mapping, duplicates
+
+
+def _is_total_row(row: Sequence[object]) -> bool:
+    """A ``Totaal`` label in one of the leading cells, before the first number.
+
+    Partners put the label in the first column (``Totaal``) or in the area column with
+    the quarter still filled in (``2024-Q3 | Totaal regio | 380 | ...``).
+    """
+    leading = 0
+    for v in row:
+        if v is None or v == "":
+            continue
+        if isinstance(v, bool | int | float):
+            return False
+        leading += 1
+        if isinstance(v, str) and _is_total_label(v):
+            return True
+        if leading >= 3:
+            return False
+    return False
+
+
+_TOTAL_STEMS = ("tot", "som")
+assert all(any(stem in w for stem in _TOTAL_STEMS) for w in _TOTAL_WORDS)
+
+
+def _is_total_label(text: str) -> bool:
+    """``fold(text)`` is a total word. Runs for the leading cells of every row, ids included.
+
+    Folding ASCII text only lower-cases it and turns runs of other characters into
+    spaces, so letters adjacent after folding were adjacent before: ASCII text without
+    a stem of every total word cannot fold to one, and the (costly, uncacheable for
+    unique ids) fold is skipped.
+    """
+    if text.isascii():
+        low = text.lower()
+        if "tot" not in low and "som" not in low:       # _TOTAL_STEMS, spelled out: this runs per row
+            return False
+    f = fold(text)
+    return f in _TOTAL_WORDS or f.startswith("totaal ")
+
+
+def parse_sheet(grid: Grid, spec: Sheet, found_name: str, info: WorkbookInfo) -> tuple[SheetData | None, list[Problem]]:
+    problems: list[Problem] = []
+    header_idx, mapping, duplicates = find_header(grid, spec)
+    if header_idx is None:
+        problems.append(error(
+            "kopregel_niet_gevonden",
+            f"In tabblad '{found_name}' is geen kopregel met de verwachte kolomnamen gevonden.",
+            f"Zet boven de gegevens één regel met de kolomnamen: {', '.join(c.name for c in spec.columns)}.",
+            sheet=found_name))
+        return None, problems
+    header_row = header_idx + 1
+    header = grid[header_idx]
+    for c in duplicates:
+        problems.append(error("kolom_dubbel", f"De kolom '{header[c]}' komt twee keer voor.",
+                              "Verwijder of hernoem een van de twee kolommen.", sheet=found_name,
+                              column=str(header[c]), rows=(header_row,), cells=(f"{column_letter(c)}{header_row}",)))
+    present = {col.name for col in mapping.values()}
+    for col in spec.columns:
+        if col.name not in present:
+            make = error if col.required else warning
+            problems.append(make(
+                "kolom_ontbreekt", f"De kolom '{col.name}' ontbreekt in tabblad '{found_name}'.",
+                f"Voeg de kolom '{col.name}' toe aan de kopregel (regel {header_row})." if col.required
+                else f"Voeg de kolom '{col.name}' toe; zonder deze kolom ontbreken deze cijfers voor dit kwartaal.",
+                sheet=found_name, column=col.name, rows=(header_row,)))
+    extra = [str(v).strip() for c, v in enumerate(header)
+             if c not in mapping and c not in duplicates and isinstance(v, str) and v.strip()]
+    if extra:
+        problems.append(warning("kolom_onbekend", f"Deze kolommen kennen we niet en zijn niet gelezen: {', '.join(extra)}.",
+                                "Geen actie nodig als deze kolommen geen gegevens voor de monitor bevatten.",
+                                sheet=found_name, rows=(header_row,)))
+    width = max((len(r) for r in grid), default=0)
+    formula_cells = set(info.formulas_without_value.get(found_name, ()))
+
+    # Which rows hold data: non-empty in a mapped column, before a totals row.
+    data_rows: list[int] = []
+    totals_idx: int | None = None
+    after_totals: list[int] = []
+    for r in range(header_idx + 1, len(grid)):
+        row = grid[r]
+        cells = [row[c] if c < len(row) else None for c in mapping]
+        filled = [v for v in cells if not (v is None or v == "")]
+        if totals_idx is None and data_rows and _is_total_row(row):
+            totals_idx = r
+            continue
+        if not filled:
+            continue
+        if totals_idx is not None:
+            if len(filled) >= 2:
+                after_totals.append(r + 1)
+            continue
+        if len(filled) <= 3 and _is_note(row, mapping):
+            continue
+        data_rows.append(r)
+    if after_totals:
+        problems.append(error("gegevens_na_totaal", "Onder de regel 'Totaal' staan nog gegevens.",
+                              "Zet de regel 'Totaal' onderaan de tabel, of verwijder hem.",
+                              sheet=found_name, rows=tuple(after_totals)))
+
+    data_cells = [grid[r] for r in data_rows]
+    min_width = min(map(len, data_cells), default=0)   # columns every data row has: no bounds check
+    index = pd.Index([r + 1 for r in data_rows], name="excel_rij")
+    frame = pd.DataFrame(index=index)
+    suppressed: dict[str, list[int]] = {}
+    unreadable: dict[str, list[int]] = {}
+    letters: dict[str, str] = {}
+    headers: dict[str, str] = {}
+    for c, col in mapping.items():
+        letter = column_letter(c)
+        letters[col.name] = letter
+        headers[col.name] = str(header[c]).strip()
+        raw = ([row[c] for row in data_cells] if c < min_width
+               else [grid[r][c] if c < len(grid[r]) else None for r in data_rows])
+        values, supp, errs = _parse_column(raw, col)
+        frame[col.name] = _as_series(values, col, index)
+        if supp:
+            suppressed[col.name] = [data_rows[i] + 1 for i in supp]
+            if col.type == "count":
+                pass
+            else:
+                problems.append(error("niet_toegestaan_lt5", f"In de kolom '{headers[col.name]}' staat '<5', maar hier mag geen onderdrukte waarde staan.",
+                                      "Vul de echte waarde in.", sheet=found_name, column=headers[col.name],
+                                      rows=tuple(data_rows[i] + 1 for i in supp)))
+        for message, idxs in errs.items():
+            rows = tuple(data_rows[i] + 1 for i in idxs)
+            unreadable.setdefault(col.name, []).extend(rows)
+            examples = () if col.type in {"id", "text"} else tuple(dict.fromkeys(str(raw[i]) for i in idxs))[:5]
+            problems.append(error(
+                "waarde_onleesbaar",
+                f"In de kolom '{headers[col.name]}' staat {message}.",
+                _fix_for(col),
+                sheet=found_name, column=headers[col.name], rows=rows,
+                cells=tuple(f"{letter}{r}" for r in rows[:200]), examples=examples))
+        if formula_cells:
+            fc = [r + 1 for r in data_rows if f"{letter}{r + 1}" in formula_cells]
+            if fc:
+                problems.append(error(
+                    "formule_zonder_waarde",
+                    f"In de kolom '{headers[col.name]}' staan formules zonder berekende waarde.",
+                    "Open het bestand in Excel, laat het herberekenen (F9), sla het op en lever opnieuw aan. Of plak de cellen als waarden.",
+                    sheet=found_name, column=headers[col.name], rows=tuple(fc),
+                    cells=tuple(f"{letter}{r}" for r in fc)))
+    for col in spec.columns:
+        if col.name not in frame:
+            frame[col.name] = _as_series([None] * len(index), col, index)
+    sd = SheetData(spec=spec, found_name=found_name, header_row=header_row, frame=frame,
+                   suppressed=suppressed, letters=letters, headers=headers, extra_columns=extra, unreadable=unreadable,
+                   totals_row=totals_idx + 1 if totals_idx is not None else None)
+    if totals_idx is not None:
+        problems.extend(_check_totals(grid[totals_idx], mapping, sd))
+    if width > 0 and not data_rows:
+        problems.append(warning("tabblad_leeg", f"Tabblad '{found_name}' bevat geen gegevens onder de kopregel.",
+                                "Vul de gegevens in of verwijder het tabblad.", sheet=found_name))
+    return sd, problems
+
+
+def _is_note(row: Sequence[object], mapping: dict[int, Column]) -> bool:
+    """Free text under or beside the table (``Bron: ...``) is a note, not data.
+
+    Called for rows with at most three filled cells; a cell that reads as a valid
+    value for its column (a municipality, a quarter, a number) makes the row data.
+    """
+    filled = [(v, col) for c, col in mapping.items() if (v := row[c] if c < len(row) else None) not in (None, "")]
+    return all(_note_like(v, col) for v, col in filled)
+
+
+def _note_like(v: object, col: Column) -> bool:
+    """A cell that is free text and no valid value for its column. A note may span a few
+    cells (``Toelichting: | aantallen per gemeente``): every filled cell must look like this."""
+    if not isinstance(v, str):
+        return False
+    if col.type in {"text", "id"}:
+        return len(v) > 30 or ":" in v
+    try:
+        parsed = parser_for(col.type, col.allowed)(v)
+    except ParseError:
+        return True
+    if col.type == "gemeente":
+        return not str(parsed.value).startswith("GM")
+    if col.type == "wijk":
+        return parsed.value not in wijk_names()
+    if col.type == "enum":
+        return parsed.value not in col.allowed
+    return parsed.value is None
+
+
+def _parse_column(raw: list[object], col: Column) -> tuple[list[object], list[int], dict[str, list[int]]]:
+    parse = parser_for(col.type, col.allowed)
+    values: list[object] = [None] * len(raw)
+    suppressed: list[int] = []
+    errors: dict[str, list[int]] = defaultdict(list)
+    fast_numeric = col.type in {"count", "number"}
+    # Parsers are pure functions of the cell value, and most columns repeat a few values
+    # (quarters, areas, ja/nee, dates): parse each distinct (type, value) once. The type is
+    # part of the key because 1 == 1.0 == True (a str only equals a str: its own key).
+    # Ids and free text are mostly unique: no memo.
+    memo: dict[object, object] | None = None if col.type in {"id", "text"} else {}
+    for i, v in enumerate(raw):
+        if v is None or v == "":
+            continue
+        if type(v) is float and not math.isfinite(v):      # "inf"/"nan" in the XML: Excel never writes them
+            errors["geen geldig getal (oneindig of ongedefinieerd)"].append(i)
+            continue
+        if fast_numeric and type(v) is float and (col.type == "number" or v.is_integer()):
+            values[i] = v
+            continue
+        key = v if type(v) is str else (type(v), v)
+        p = memo.get(key) if memo is not None else None
+        if p is None:
+            try:
+                p = parse(v)
+            except ParseError as exc:
+                p = str(exc)
+            if memo is not None:
+                memo[key] = p
+        if type(p) is str:
+            errors[p].append(i)
+            continue
+        values[i] = p.value
+        if p.suppressed:
+            suppressed.append(i)
+    return values, suppressed, dict(errors)
+
+
+def _as_series(values: list[object], col: Column, index: pd.Index) -> pd.Series:
+    if col.type in {"count", "number"}:
+        return pd.Series(np.array([np.nan if v is None else float(v) for v in values], dtype="float64"), index=index)
+    if col.type == "date":
+        return pd.Series(pd.to_datetime([v if isinstance(v, dt.date) else None for v in values]), index=index)
+    return pd.Series(values, index=index, dtype="object")
+
+
+def _fix_for(col: Column) -> str:
+    return {
+        "periode": "Schrijf het kwartaal als 2024-Q3 (of een datum in dat kwartaal).",
+        "count": "Vul een heel getal in (0 of meer), of '<5' als u een klein aantal zelf afschermt. Laat de cel leeg als het aantal onbekend is.",
+        "number": "Vul een getal in, of laat de cel leeg als het onbekend is.",
+        "bool": "Vul 'ja' of 'nee' in.",
+        "date": "Vul een datum in als dd-mm-jjjj (bijvoorbeeld 01-07-2024) of gebruik een Excel-datum.",
+    }.get(col.type, "Corrigeer de waarde.")
+
+
+def _check_totals(row: Sequence[object], mapping: dict[int, Column], sd: SheetData) -> list[Problem]:
+    """The partner's own Totaal row must equal the sum of the rows above it, where it can be checked."""
+    problems: list[Problem] = []
+    assert sd.totals_row is not None
+    for c, col in mapping.items():
+        if col.type != "count" or c >= len(row) or row[c] in (None, ""):
+            continue
+        if col.name in sd.suppressed:
+            continue
+        try:
+            stated = parser_for("count")(row[c]).value
+        except ParseError:
+            continue
+        series = sd.frame[col.name]
+        if stated is None or series.isna().any():
+            continue
+        actual = int(series.sum())
+        if actual != stated:
+            problems.append(error(
+                "totaal_klopt_niet",
+                f"De regel 'Totaal' geeft voor '{sd.headers[col.name]}' {stated}, maar de regels erboven tellen op tot {actual}.",
+                "Controleer de regels erboven en de totaalregel; misschien ontbreekt een regel of staat er een getal verkeerd.",
+                sheet=sd.found_name, column=sd.headers[col.name], rows=(sd.totals_row,),
+                cells=(f"{sd.letters[col.name]}{sd.totals_row}",), examples=(str(stated),)))
+    return problems
+
+
+def read_workbook(grids: dict[str, Grid], source: Source, info: WorkbookInfo) -> ReadResult:
+    result = ReadResult()
+    found, problems = match_sheets(grids, source)
+    result.problems.extend(problems)
+    if not found:
+        result.problems.append(error(
+            "geen_bekende_tabbladen",
+            f"Geen van de verwachte tabbladen is gevonden ({', '.join(s.name for s in source.sheets)}).",
+            f"Gebruik de tabbladnamen uit het aanleverformat van {source.naam} (zie het sjabloon).",
+        ))
+        return result
+    for spec in source.sheets:
+        if spec.name not in found:
+            if spec.required:
+                result.problems.append(error("tabblad_ontbreekt", f"Het verplichte tabblad '{spec.name}' ontbreekt.",
+                                             f"Voeg het tabblad '{spec.name}' toe (zie het sjabloon).", sheet=spec.name))
+            continue
+        name = found[spec.name]
+        if name in info.hidden:
+            result.problems.append(warning("tabblad_verborgen", f"Het tabblad '{name}' is verborgen; we hebben het wel gelezen.",
+                                           "Geen actie nodig; controleer wel of de gegevens erop kloppen.", sheet=name))
+        sd, problems = parse_sheet(grids[name], spec, name, info)
+        result.problems.extend(problems)
+        if sd is not None:
+            result.sheets[spec.name] = sd
+    for spec in source.sheets:
+        if spec.name not in found and not spec.required:
+            relevant = [p for p in result.periodes if spec.available_from is None or p >= spec.available_from]
+            if relevant:
+                result.problems.append(warning(
+                    "tabblad_ontbreekt", f"Het tabblad '{spec.name}' ontbreekt; deze cijfers ontbreken voor {', '.join(relevant)} (ze tellen niet als 0).",
+                    f"Voeg het tabblad '{spec.name}' toe als u deze cijfers heeft.", sheet=spec.name))
+    return result
+
+
+def header_rows(grids: dict[str, Grid], source: Source) -> dict[str, int]:
+    """0-based header row per workbook sheet, for naming columns in the personal-data screen."""
+    found, _ = match_sheets(grids, source)
+    out: dict[str, int] = {}
+    for spec in source.sheets:
+        if spec.name in found:
+            idx, _, _ = find_header(grids[found[spec.name]], spec)
+            if idx is not None:
+                out[found[spec.name]] = idx
+    return out

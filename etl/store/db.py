@@ -1,0 +1,267 @@
+"""The delivery store: every delivery, its dataset rows, and the audit log, in SQLite.
+
+Why SQLite: it is in the standard library, one file on local disk, and transactional,
+so "a corrected file supersedes the earlier delivery for that quarter" is one
+transaction that either happens completely or not at all, even if the process is
+killed half-way. Every quarter's history stays queryable with plain SQL; superseded
+deliveries keep their rows (marked not current) for the audit trail. The warehouse
+load (PostgreSQL) is a copy of the current rows for BI tools, not the source of truth.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+import socket
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliveries (
+    levering_id   TEXT PRIMARY KEY,
+    bron          TEXT NOT NULL,
+    bestandsnaam  TEXT NOT NULL,
+    sha256        TEXT NOT NULL,
+    ontvangen_op  TEXT NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN ('geaccepteerd', 'afgekeurd')),
+    persoonsgegevens INTEGER NOT NULL DEFAULT 0,
+    periodes      TEXT NOT NULL DEFAULT '[]',
+    problemen     TEXT NOT NULL DEFAULT '[]',
+    validatie     TEXT NOT NULL DEFAULT '{}',
+    opgeslagen_als TEXT,
+    afgerond      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS deliveries_sha ON deliveries (bron, sha256);
+CREATE TABLE IF NOT EXISTS delivery_quarters (
+    levering_id    TEXT NOT NULL REFERENCES deliveries (levering_id),
+    bron           TEXT NOT NULL,
+    periode        TEXT NOT NULL,
+    actueel        INTEGER NOT NULL,
+    vervangen_door TEXT,
+    PRIMARY KEY (levering_id, periode)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS one_current_delivery
+    ON delivery_quarters (bron, periode) WHERE actueel = 1;
+CREATE TABLE IF NOT EXISTS dataset_values (
+    levering_id  TEXT NOT NULL REFERENCES deliveries (levering_id),
+    periode      TEXT NOT NULL,
+    bron         TEXT NOT NULL,
+    gebied_type  TEXT NOT NULL,
+    gebied_code  TEXT NOT NULL,
+    indicator    TEXT NOT NULL,
+    waarde       REAL,
+    status       TEXT NOT NULL CHECK (status IN ('ok', 'suppressed_by_partner', 'missing')),
+    PRIMARY KEY (levering_id, periode, gebied_type, gebied_code, indicator)
+);
+CREATE INDEX IF NOT EXISTS values_periode ON dataset_values (periode, bron);
+CREATE TABLE IF NOT EXISTS audit_log (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    tijdstip     TEXT NOT NULL,
+    actie        TEXT NOT NULL,
+    bron         TEXT,
+    levering_id  TEXT,
+    sha256       TEXT,
+    bestandsnaam TEXT,
+    door         TEXT NOT NULL,
+    details      TEXT NOT NULL DEFAULT '{}'
+);
+"""
+
+DATASET_COLUMNS = ["periode", "bron", "gebied_type", "gebied_code", "indicator", "waarde", "status", "levering_id"]
+
+
+def actor() -> str:
+    """Who did it: the Airflow task if we run in one, else the user and host (for the audit log)."""
+    dag = os.environ.get("AIRFLOW_CTX_DAG_ID")
+    if dag:
+        return f"airflow:{dag}/{os.environ.get('AIRFLOW_CTX_TASK_ID', '?')}/{os.environ.get('AIRFLOW_CTX_DAG_RUN_ID', '?')}"
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no passwd entry in some containers
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+@dataclass(frozen=True)
+class Delivery:
+    levering_id: str
+    bron: str
+    bestandsnaam: str
+    sha256: str
+    ontvangen_op: str
+    status: str
+    persoonsgegevens: bool
+    periodes: list[str]
+    problemen: list[dict]
+    validatie: dict
+    opgeslagen_als: str | None
+    afgerond: bool
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Delivery:
+        return cls(row["levering_id"], row["bron"], row["bestandsnaam"], row["sha256"], row["ontvangen_op"],
+                   row["status"], bool(row["persoonsgegevens"]), json.loads(row["periodes"]),
+                   json.loads(row["problemen"]), json.loads(row["validatie"]), row["opgeslagen_als"],
+                   bool(row["afgerond"]))
+
+
+class Store:
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=FULL")
+        self.conn.execute("PRAGMA foreign_keys=ON")
+        self.conn.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    # --- reads ---------------------------------------------------------------------
+
+    def delivery(self, levering_id: str) -> Delivery | None:
+        row = self.conn.execute("SELECT * FROM deliveries WHERE levering_id = ?", (levering_id,)).fetchone()
+        return Delivery.from_row(row) if row else None
+
+    def accepted_with_hash(self, bron: str, sha256: str) -> Delivery | None:
+        row = self.conn.execute(
+            "SELECT * FROM deliveries WHERE bron = ? AND sha256 = ? AND status = 'geaccepteerd' ORDER BY ontvangen_op LIMIT 1",
+            (bron, sha256)).fetchone()
+        return Delivery.from_row(row) if row else None
+
+    def superseded_by(self, levering_id: str) -> list[dict[str, str]]:
+        """The (periode, levering_id) pairs that this delivery replaced, for its receipt."""
+        return [{"periode": r["periode"], "levering_id": r["levering_id"]}
+                for r in self.conn.execute(
+                    "SELECT periode, levering_id FROM delivery_quarters WHERE vervangen_door = ? ORDER BY periode",
+                    (levering_id,))]
+
+    def has_event(self, actie: str, levering_id: str) -> bool:
+        """True once the audit log holds this action for this delivery (reruns log it once)."""
+        return self.conn.execute("SELECT 1 FROM audit_log WHERE actie = ? AND levering_id = ?",
+                                 (actie, levering_id)).fetchone() is not None
+
+    def unsettled(self, bron: str) -> list[Delivery]:
+        """Recorded deliveries whose file has not been settled yet (a run was killed)."""
+        rows = self.conn.execute("SELECT * FROM deliveries WHERE afgerond = 0 AND bron = ? ORDER BY levering_id",
+                                 (bron,)).fetchall()
+        return [Delivery.from_row(r) for r in rows]
+
+    def quarter_deliveries(self, periode: str) -> list[dict]:
+        """Every delivery that covered ``periode``, current or superseded."""
+        rows = self.conn.execute(
+            """SELECT q.levering_id, q.bron, q.periode, q.actueel, q.vervangen_door, d.bestandsnaam, d.sha256,
+                      d.ontvangen_op, d.problemen, d.validatie
+               FROM delivery_quarters q JOIN deliveries d USING (levering_id)
+               WHERE q.periode = ? ORDER BY q.bron, d.ontvangen_op""", (periode,))
+        return [dict(r) for r in rows]
+
+    def current_quarters(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for r in self.conn.execute("SELECT bron, periode FROM delivery_quarters WHERE actueel = 1 ORDER BY periode"):
+            out.setdefault(r["bron"], []).append(r["periode"])
+        return out
+
+    def dataset(self, periodes: list[str] | None = None) -> pd.DataFrame:
+        """The combined dataset: rows of the current delivery for each (source, quarter)."""
+        sql = """SELECT v.periode, v.bron, v.gebied_type, v.gebied_code, v.indicator, v.waarde, v.status, v.levering_id
+                 FROM dataset_values v JOIN delivery_quarters q
+                   ON q.levering_id = v.levering_id AND q.periode = v.periode AND q.actueel = 1"""
+        params: list[str] = []
+        if periodes:
+            sql += f" WHERE v.periode IN ({','.join('?' * len(periodes))})"
+            params = list(periodes)
+        sql += " ORDER BY v.periode, v.bron, v.gebied_type, v.gebied_code, v.indicator"
+        return pd.read_sql_query(sql, self.conn, params=params)
+
+    def audit(self) -> pd.DataFrame:
+        return pd.read_sql_query("SELECT * FROM audit_log ORDER BY id", self.conn)
+
+    # --- writes --------------------------------------------------------------------
+
+    def log(self, conn: sqlite3.Connection, actie: str, *, bron=None, levering_id=None, sha256=None,
+            bestandsnaam=None, **details) -> None:
+        conn.execute(
+            "INSERT INTO audit_log (tijdstip, actie, bron, levering_id, sha256, bestandsnaam, door, details) VALUES (?,?,?,?,?,?,?,?)",
+            (now_iso(), actie, bron, levering_id, sha256, bestandsnaam, actor(), json.dumps(details, ensure_ascii=False, sort_keys=True)))
+
+    def record(self, d: Delivery, values: pd.DataFrame | None) -> list[tuple[str, str]]:
+        """Record a processed delivery in one transaction; returns (periode, superseded levering_id).
+
+        For an accepted delivery this inserts its dataset rows and makes it the current
+        delivery for each of its quarters, superseding the previous one as a whole.
+        """
+        superseded: list[tuple[str, str]] = []
+        with self.transaction() as conn:
+            conn.execute(
+                """INSERT INTO deliveries (levering_id, bron, bestandsnaam, sha256, ontvangen_op, status, persoonsgegevens,
+                                           periodes, problemen, validatie, opgeslagen_als, afgerond)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,0)""",
+                (d.levering_id, d.bron, d.bestandsnaam, d.sha256, d.ontvangen_op, d.status, int(d.persoonsgegevens),
+                 json.dumps(d.periodes), json.dumps(d.problemen, ensure_ascii=False), json.dumps(d.validatie),
+                 d.opgeslagen_als))
+            if d.status == "geaccepteerd":
+                for periode in d.periodes:
+                    prev = conn.execute(
+                        """SELECT q.levering_id, d.sha256, d.bestandsnaam FROM delivery_quarters q JOIN deliveries d USING (levering_id)
+                           WHERE q.bron = ? AND q.periode = ? AND q.actueel = 1""", (d.bron, periode)).fetchone()
+                    if prev:
+                        conn.execute("UPDATE delivery_quarters SET actueel = 0, vervangen_door = ? WHERE levering_id = ? AND periode = ?",
+                                     (d.levering_id, prev["levering_id"], periode))
+                        superseded.append((periode, prev["levering_id"]))
+                        # One audit row per superseded (source, quarter): both deliveries, both hashes.
+                        self.log(conn, "vervangen", bron=d.bron, levering_id=d.levering_id, sha256=d.sha256,
+                                 bestandsnaam=d.bestandsnaam, periode=periode, vervangen_levering_id=prev["levering_id"],
+                                 vervangen_sha256=prev["sha256"], vervangen_bestandsnaam=prev["bestandsnaam"])
+                    conn.execute("INSERT INTO delivery_quarters (levering_id, bron, periode, actueel) VALUES (?,?,?,1)",
+                                 (d.levering_id, d.bron, periode))
+                if values is not None and len(values):
+                    conn.executemany(
+                        "INSERT INTO dataset_values (levering_id, periode, bron, gebied_type, gebied_code, indicator, waarde, status) VALUES (?,?,?,?,?,?,?,?)",
+                        [(d.levering_id, r.periode, r.bron, r.gebied_type, r.gebied_code, r.indicator,
+                          None if pd.isna(r.waarde) else float(r.waarde), r.status)
+                         for r in values.itertuples(index=False)])
+            self.log(conn, "geaccepteerd" if d.status == "geaccepteerd" else "afgekeurd", bron=d.bron,
+                     levering_id=d.levering_id, sha256=d.sha256, bestandsnaam=d.bestandsnaam,
+                     periodes=d.periodes, vervangen=[{"periode": p, "levering_id": lid} for p, lid in superseded],
+                     fouten=sorted({p["code"] for p in d.problemen if p["severity"] == "fout"}))
+        return superseded
+
+    def mark_settled(self, levering_id: str, opgeslagen_als: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE deliveries SET afgerond = 1, opgeslagen_als = ? WHERE levering_id = ?",
+                         (opgeslagen_als, levering_id))
+
+    def log_event(self, actie: str, **kw) -> None:
+        with self.transaction() as conn:
+            self.log(conn, actie, **kw)
