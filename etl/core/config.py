@@ -11,8 +11,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from etl.core.sources import load_sources
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-SOURCES = ("veilig_thuis", "wij", "vrouwenopvang")
+#: Source keys in the order of include/sources.yaml: the one list of partners.
+SOURCES: tuple[str, ...] = tuple(load_sources())
 
 
 def _env_int(name: str, default: int) -> int:

@@ -6,6 +6,7 @@ so adding a fourth partner means adding one block of YAML, not new code paths.
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -14,7 +15,9 @@ from pathlib import Path
 
 import yaml
 
-INCLUDE_DIR = Path(__file__).resolve().parents[2] / "include"
+#: The region's configuration as data. ``MONITOR_INCLUDE_DIR`` points a deployment (or a
+#: test that adds a fictitious source) at another copy; nothing in ``etl`` names a source.
+INCLUDE_DIR = Path(os.environ.get("MONITOR_INCLUDE_DIR") or Path(__file__).resolve().parents[2] / "include")
 
 COLUMN_TYPES = {"periode", "gemeente", "wijk", "count", "number", "bool", "date", "enum", "id", "text"}
 TIDY_KINDS = {"gemeente", "regio", "wij_casussen", "wij_groepsaanbod"}

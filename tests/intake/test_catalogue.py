@@ -181,7 +181,7 @@ def test_symlink_in_inbox_is_refused_and_target_untouched(data_dirs, tmp_path, c
 def test_header_keys_are_unambiguous():
     """Header matching ignores spaces (``Kinder-mishandeling``): no two columns of a sheet may then collide."""
     from etl.core.sources import load_sources
-    from etl.intake.read import _key
+    from etl.intake.read import header_key as _key
 
     for source in load_sources().values():
         for sheet in source.sheets:
