@@ -8,7 +8,7 @@ the tests and the docker-compose stack differ only in variables.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from etl.core.sources import load_sources
@@ -22,15 +22,24 @@ def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def _mb(name: str, default: int):
+    """A limit in MB from the environment, read when a ``Limits`` is made (never at import)."""
+    return field(default_factory=lambda: _env_int(name, default) * 1024 * 1024)
+
+
 @dataclass(frozen=True)
 class Limits:
-    """Hostile-file limits. A real quarterly delivery is far below every one of them."""
+    """Hostile-file limits. A real quarterly delivery is far below every one of them.
 
-    max_file_bytes: int = _env_int("MONITOR_MAX_FILE_MB", 100) * 1024 * 1024
-    max_uncompressed_bytes: int = _env_int("MONITOR_MAX_UNCOMPRESSED_MB", 1024) * 1024 * 1024
+    Like every setting here, read from the environment per call (``Limits()``), so a
+    test or a task that sets a variable sees it without re-importing the module.
+    """
+
+    max_file_bytes: int = _mb("MONITOR_MAX_FILE_MB", 100)
+    max_uncompressed_bytes: int = _mb("MONITOR_MAX_UNCOMPRESSED_MB", 1024)
     max_compression_ratio: int = 200
     max_zip_members: int = 2000
-    max_rows: int = _env_int("MONITOR_MAX_ROWS", 1_100_000)
+    max_rows: int = field(default_factory=lambda: _env_int("MONITOR_MAX_ROWS", 1_100_000))
     max_columns: int = 200
 
 

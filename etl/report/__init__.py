@@ -16,7 +16,8 @@ Module map::
     charts.py      native line / scatter charts
     style.py       named styles, number formats, widths, print setup
     package.py     reproducible zip, atomic write
-    sheets/*.py    one module per sheet
+    layout.py      include/rapport.yaml: which per-source sheets, in which layout
+    sheets/*.py    one module per sheet; sheets/bron.py renders the per-source sheets
 """
 
 from __future__ import annotations
@@ -32,21 +33,20 @@ from etl.report import keyfigures, style
 from etl.report.context import ReportContext, gather
 from etl.report.package import to_bytes, write_atomic
 from etl.report.sheets import (
+    bron,
     data,
     datakwaliteit,
     definities,
     funnelplots,
     samenvatting,
     trends,
-    veilig_thuis,
     voorblad,
-    vrouwenopvang,
-    wij,
 )
 
 __all__ = ["build_workbook", "render", "SHEET_ORDER"]
 
-SHEET_ORDER = (voorblad.TITLE, samenvatting.TITLE, veilig_thuis.TITLE, wij.TITLE, vrouwenopvang.TITLE,
+#: Sheet order; the per-source sheets come from include/rapport.yaml.
+SHEET_ORDER = (voorblad.TITLE, samenvatting.TITLE, *bron.titles(),
                trends.TITLE, funnelplots.TITLE, datakwaliteit.TITLE, definities.TITLE, data.TITLE)
 
 
@@ -59,9 +59,7 @@ def render(ctx: ReportContext) -> Workbook:
     funnels = funnel_data.compute(ctx)
     voorblad.write(wb, ctx)
     samenvatting.write(wb, ctx, figures)
-    veilig_thuis.write(wb, ctx)
-    wij.write(wb, ctx)
-    vrouwenopvang.write(wb, ctx)
+    bron.write_all(wb, ctx)
     trends.write(wb, ctx, figures)
     funnelplots.write(wb, ctx, funnels)
     datakwaliteit.write(wb, ctx)
