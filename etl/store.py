@@ -116,16 +116,39 @@ class Delivery:
                    bool(row["afgerond"]))
 
 
+@contextmanager
+def _creation_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock (``<store>.lock`` beside the database) around opening and creating it.
+
+    Why: the first ``PRAGMA journal_mode=WAL`` on a fresh file needs an exclusive SQLite
+    lock and does not wait on the busy timeout, so several processes opening a new store
+    at once (the mapped inbox tasks of the first run) failed with ``database is locked``.
+    Holding this lock while a connection switches the journal mode and creates (or, later,
+    migrates) the schema makes that step one-at-a-time; it is released before any work,
+    so it serialises only the opening, a few milliseconds.
+    """
+    import fcntl
+
+    with open(path.with_name(path.name + ".lock"), "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 class Store:
     def __init__(self, path: Path):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(path, timeout=60, isolation_level=None)
         self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=FULL")
-        self.conn.execute("PRAGMA foreign_keys=ON")
-        self.conn.executescript(SCHEMA)
+        with _creation_lock(path):
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            # Schema creation and any migration belong inside this lock.
+            self.conn.executescript(SCHEMA)
 
     def close(self) -> None:
         self.conn.close()
