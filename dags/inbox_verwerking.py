@@ -9,6 +9,17 @@ still being copied, and event-driven runs have produced duplicate runs in Airflo
 (field notes); the pipeline is idempotent and serialises per source either way.
 
 One mapped task per partner, so one partner's broken file never holds up another's.
+
+Runs do not wait for each other (``max_active_runs=6``): a worker killed mid-task leaves
+its task "running" until the scheduler's heartbeat timeout, and with one active run at a
+time every partner waited for that (issue 11: 363 s). Concurrent runs are safe because
+each partner's folder is processed under a file lock (released by the kernel when the
+killed process dies) and the pipeline is idempotent; the next run resumes the killed
+file from processing/. Measured in tests/production/test_worker_kill.py.
+
+The ``monitor_store`` asset gets an event only when a run settled a file (issue 11: an
+event for every empty run, ~8,600 a day): the task that holds the outlet skips
+itself otherwise (a skipped task emits no asset event); ``meld_afkeuringen`` holds it.
 """
 
 from __future__ import annotations
@@ -23,6 +34,10 @@ from etl.core.config import SOURCES
 
 log = logging.getLogger(__name__)
 
+# A killed worker strands at most its concurrency (2 in compose) runs until the heartbeat
+# timeout (90 s) or, for tasks it had reserved, the queued timeout; 6 leaves room for the
+# runs that resume the killed file and serve the other partners meanwhile.
+MAX_ACTIVE_RUNS = 6
 MONITOR_STORE = Asset("monitor_store", uri="file:///monitor/store/monitor.sqlite")
 
 
@@ -31,7 +46,7 @@ MONITOR_STORE = Asset("monitor_store", uri="file:///monitor/store/monitor.sqlite
     schedule=timedelta(seconds=30),
     start_date=pendulum.datetime(2024, 1, 1, tz="Europe/Amsterdam"),
     catchup=False,
-    max_active_runs=1,
+    max_active_runs=MAX_ACTIVE_RUNS,
     dagrun_timeout=timedelta(minutes=30),
     default_args={
         "retries": 3,
@@ -44,46 +59,35 @@ MONITOR_STORE = Asset("monitor_store", uri="file:///monitor/store/monitor.sqlite
     doc_md=__doc__,
 )
 def inbox_verwerking():
-    @task(outlets=[MONITOR_STORE], map_index_template="{{ task.op_kwargs['bron'] }}")
+    @task(map_index_template="{{ task.op_kwargs['bron'] }}")
     def verwerk_bron(bron: str) -> list[dict]:
-        """Process the stable files of one partner's inbox folder.
+        """Process the stable files of one partner's inbox folder (see etl.intake.poll)."""
+        from etl.intake.poll import poll_source
 
-        A file that is still settling (younger than the stability window) would wait for
-        the next run, 30 s later; instead the task waits for it, bounded by the window
-        plus a margin, so the receipt follows within seconds of the file becoming stable
-        (issue 8: within 60 s; measured in tests/production/test_loopback.py).
+        return poll_source(bron)
+
+    @task(outlets=[MONITOR_STORE], trigger_rule="all_done")
+    def meld_afkeuringen(resultaten: list[list[dict]]) -> dict:
+        """Mail each partner whose file was rejected (the receipt attached, no personal data).
+
+        Also the only holder of the ``monitor_store`` outlet: when the run settled no file
+        the task skips itself, and a skipped task emits no asset event. One task, not two,
+        so a run costs the workers as few task start-ups as possible.
         """
-        import time
+        from airflow.sdk.exceptions import AirflowSkipException
 
-        from etl.core.config import DataDirs, stable_seconds
-        from etl.intake.inbox import process_inbox, stable_files
-
-        found = process_inbox(sources=(bron,))
-        give_up = time.monotonic() + stable_seconds() + 5
-        while stable_files(DataDirs.from_env(), bron, now=float("inf")) and time.monotonic() < give_up:
-            time.sleep(1)
-            found += process_inbox(sources=(bron,))
-        outcomes = [
-            {"bron": o.bron, "bestand": o.bestand, "status": o.status, "levering_id": o.levering_id,
-             "ontvangstbewijs": str(o.receipt), "fouten": list(o.problem_codes)}
-            for o in found
-        ]
-        # One line per file (which file, which delivery, what outcome), then a summary.
-        for o in outcomes:
-            log.info("bron %s: bestand %r -> %s, levering %s, ontvangstbewijs %s%s", bron, o["bestand"], o["status"],
-                     o["levering_id"], o["ontvangstbewijs"], f", fouten {o['fouten']}" if o["fouten"] else "")
-        counts = {s: sum(o["status"] == s for o in outcomes) for s in ("geaccepteerd", "afgekeurd", "dubbel")}
-        log.info("bron %s: %d bestand(en) verwerkt %s", bron, len(outcomes), counts)
-        return outcomes
-
-    @task(trigger_rule="all_done")
-    def meld_afkeuringen(resultaten: list[list[dict]]) -> int:
-        """Mail each partner whose file was rejected (the receipt attached, no personal data)."""
+        from etl.intake.poll import status_counts
         from etl.notify.mail import notify_rejections
 
         # Index access: iterating a mapped XCom sequence probes one past the end and logs an error.
         per_bron = [resultaten[i] for i in range(len(resultaten))]
-        return notify_rejections([o for outcomes in per_bron if outcomes for o in outcomes])
+        outcomes = [o for outcomes in per_bron if outcomes for o in outcomes]
+        if not outcomes:
+            raise AirflowSkipException("geen bestanden verwerkt: de store is niet veranderd, geen asset-event")
+        mails = notify_rejections(outcomes)
+        counts = status_counts(outcomes)
+        log.info("store gewijzigd: %d bestand(en) %s; %d afkeuringsmail(s)", len(outcomes), counts, mails)
+        return {**counts, "mails": mails}
 
     meld_afkeuringen(verwerk_bron.expand(bron=list(SOURCES)))
 

@@ -31,3 +31,13 @@ def receipt_stem(levering_id: str, received_iso: str, name: str) -> str:
     t = dt.datetime.fromisoformat(received_iso)
     extra = levering_id.split("-")[4:]
     return f"{t:%Y%m%d-%H%M%S}_{safe_name(name)}" + "".join(f"_{e}" for e in extra)
+
+
+_IGNORED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
+_TEMP_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".filepart", ".crdownload", ".download", "~")
+
+
+def is_ignored(name: str) -> bool:
+    """Excel lock files, hidden and temporary files are never picked up (and never rejected)."""
+    low = name.lower()
+    return (name.startswith(("~$", ".")) or low in _IGNORED_NAMES or low.endswith(_TEMP_SUFFIXES))

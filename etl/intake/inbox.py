@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from etl.core.config import SOURCES, DataDirs, Limits, stable_seconds
-from etl.core.naming import printable_name, receipt_stem, safe_name
+from etl.core.naming import is_ignored, printable_name, receipt_stem, safe_name
 from etl.core.problems import Problem, error
 from etl.core.sources import get_source
 from etl.intake import markup
@@ -38,8 +38,6 @@ from etl.store.db import Delivery, Store
 
 log = logging.getLogger(__name__)
 
-_IGNORED_NAMES = {"thumbs.db", "desktop.ini", ".ds_store"}
-_TEMP_SUFFIXES = (".tmp", ".temp", ".part", ".partial", ".filepart", ".crdownload", ".download", "~")
 PAUSE_ENV = "MONITOR_TEST_PAUSE_AT"
 PAUSE_FILE_ENV = "MONITOR_TEST_PAUSE_FILE"
 
@@ -53,12 +51,6 @@ class Outcome:
     location: Path
     receipt: Path
     problem_codes: tuple[str, ...] = ()
-
-
-def is_ignored(name: str) -> bool:
-    """Excel lock files, hidden and temporary files are never picked up (and never rejected)."""
-    low = name.lower()
-    return (name.startswith(("~$", ".")) or low in _IGNORED_NAMES or low.endswith(_TEMP_SUFFIXES))
 
 
 def sha256_of(path: Path) -> str:

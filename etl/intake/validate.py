@@ -14,6 +14,7 @@ the import costs seconds and must not happen at DAG-parse time.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -164,6 +165,9 @@ class _Gx:
 
 @cache
 def _gx() -> _Gx:
+    # GX logs ~200 "Skipping registering function ..." INFO lines (its public-API docs
+    # decorator) on first import; they filled every task log. Silence that logger only.
+    logging.getLogger("great_expectations._docs_decorators").setLevel(logging.WARNING)
     return _Gx()
 
 

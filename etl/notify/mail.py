@@ -47,6 +47,8 @@ from zoneinfo import ZoneInfo
 
 from etl.core.config import SOURCES, DataDirs
 from etl.core.quarters import label_nl, quarter_end, quarter_start
+from etl.core.sources import get_source
+from etl.store.db import Store
 
 log = logging.getLogger(__name__)
 
@@ -140,19 +142,12 @@ def mailer_from_airflow(conn_id: str = SMTP_CONN_ID) -> SmtpMailer | None:
 def _already_sent(dirs: DataDirs, key: str) -> bool:
     if not dirs.db_path.exists():
         return False
-    from etl.store.db import Store
-
     with Store(dirs.db_path) as store:
-        row = store.conn.execute(
-            "SELECT 1 FROM audit_log WHERE actie = 'mail_verstuurd' AND json_extract(details, '$.sleutel') = ? LIMIT 1",
-            (key,)).fetchone()
-    return row is not None
+        return store.mail_sent(key)
 
 
 def _record_sent(dirs: DataDirs, key: str, soort: str, to: Sequence[str], *, bron: str | None = None,
                  levering_id: str | None = None, bijlagen: Sequence[Path] = ()) -> None:
-    from etl.store.db import Store
-
     with Store(dirs.db_path) as store:
         store.log_event("mail_verstuurd", bron=bron, levering_id=levering_id, sleutel=key, soort=soort,
                         aan=list(to), bijlagen=[p.name for p in bijlagen])
@@ -208,8 +203,6 @@ def _html(paragraphs: Iterable[str | list[str]]) -> str:
 
 
 def _source_name(bron: str) -> str:
-    from etl.core.sources import get_source
-
     try:
         return get_source(bron).naam
     except KeyError:
@@ -295,8 +288,6 @@ def notify_rejections(outcomes: list[dict], *, dirs: DataDirs | None = None, con
 def _current_deliveries(dirs: DataDirs, periode: str) -> list[dict]:
     if not dirs.db_path.exists():
         return []
-    from etl.store.db import Store
-
     with Store(dirs.db_path) as store:
         return [d for d in store.quarter_deliveries(periode) if d["actueel"]]
 
@@ -327,6 +318,8 @@ def notify_report_ready(periode: str, workbook: str, *, dirs: DataDirs | None = 
     if mailer is not None and contacts is None:
         contacts = contacts_from_airflow() if use_airflow else Contacts()
     contacts = contacts or Contacts()
+    if not current:
+        return _notify_report_empty(periode, wb, dirs, contacts, mailer)
     lines = [f"{_source_name(d['bron'])}: geleverd op {_time_nl(d['ontvangen_op'])} (kenmerk {d['levering_id']})"
              for d in current]
     missing = [_source_name(b) for b in SOURCES if b not in {d["bron"] for d in current}]
@@ -345,13 +338,44 @@ def notify_report_ready(periode: str, workbook: str, *, dirs: DataDirs | None = 
     return int(_send(dirs, mailer, key, "rapport_klaar", contacts.beleid, subject, _html(paras)))
 
 
+def _notify_report_empty(periode: str, wb: Path, dirs: DataDirs, contacts: Contacts, mailer: Mailer | None) -> int:
+    """A quarter without any accepted delivery is not "klaar": say what is missing instead.
+
+    Issue 11: unpausing the quarterly DAG on go-live announced a workbook for a quarter
+    with no data. Policy staff and the data team hear which sources are missing; the
+    "staat klaar" mail follows when a rebuild has deliveries (its key names them).
+    """
+    missing = [_source_name(b) for b in SOURCES]
+    log.warning("werkmap %s heeft geen enkele goedgekeurde levering (ontbrekend: %s): geen 'staat klaar'-mail",
+                periode, ", ".join(missing))
+    paras: list[str | list[str]] = [
+        "Beste collega,",
+        f"De kwartaalrapportage over het {label_nl(periode)} is nog niet klaar: er is voor dit kwartaal "
+        "nog van geen enkele partner een goedgekeurde levering binnen.",
+        "Nog geen goedgekeurde levering van:", missing,
+        "Zodra er leveringen zijn, maakt het datateam de rapportage opnieuw; dan volgt het bericht dat zij klaarstaat. "
+        f"De werkmap die nu op {report_link(wb)} staat, bevat voor dit kwartaal geen cijfers.",
+    ]
+    to = tuple(dict.fromkeys((*contacts.beleid, *contacts.datateam)))
+    subject = f"Kwartaalrapportage {label_nl(periode)}: nog geen leveringen, niet klaar"
+    return int(_send(dirs, mailer, f"rapport_leeg:{periode}", "rapport_leeg", to, subject, _html(paras)))
+
+
 # --------------------------------------------------------------------------- late deliveries
+
+FIRST_QUARTER_VARIABLE = "monitor_first_quarter"
+
+
+def first_quarter_from_airflow() -> str | None:
+    """The go-live quarter (Airflow Variable ``monitor_first_quarter``, e.g. ``2026Q4``), or None."""
+    from airflow.sdk import Variable
+
+    raw = Variable.get(FIRST_QUARTER_VARIABLE, default=None)
+    return str(raw).strip().upper() or None if raw else None
 
 
 def deadline(bron: str, periode: str) -> dt.date:
     """Last day a delivery for ``periode`` is on time: the quarter's last day + ``deadline_dagen``."""
-    from etl.core.sources import get_source
-
     return quarter_end(periode) + dt.timedelta(days=get_source(bron).deadline_dagen)
 
 
@@ -359,8 +383,6 @@ def late_sources(periode: str, today: dt.date, dirs: DataDirs) -> list[str]:
     """Sources past their deadline without an accepted (current) delivery for ``periode``."""
     delivered: set[str] = set()
     if dirs.db_path.exists():
-        from etl.store.db import Store
-
         with Store(dirs.db_path) as store:
             delivered = {b for b, ps in store.current_quarters().items() if periode in ps}
     return [b for b in SOURCES if b not in delivered and today > deadline(b, periode)]
@@ -369,15 +391,11 @@ def late_sources(periode: str, today: dt.date, dirs: DataDirs) -> list[str]:
 def _last_rejected(dirs: DataDirs, bron: str, periode: str) -> dict | None:
     if not dirs.db_path.exists():
         return None
-    from etl.store.db import Store
-
     with Store(dirs.db_path) as store:
-        rows = store.conn.execute(
-            "SELECT levering_id, ontvangen_op, periodes FROM deliveries WHERE bron = ? AND status = 'afgekeurd' "
-            "ORDER BY ontvangen_op DESC", (bron,)).fetchall()
+        rows = store.rejected(bron)
     since = quarter_start(periode).isoformat()
     for row in rows:
-        periodes = json.loads(row["periodes"] or "[]")
+        periodes = row["periodes"]
         # A file too broken to say its quarter counts if it arrived after the quarter began.
         if periode in periodes or (not periodes and row["ontvangen_op"] >= since):
             return dict(row)
@@ -386,11 +404,22 @@ def _last_rejected(dirs: DataDirs, bron: str, periode: str) -> dict | None:
 
 def notify_late_deliveries(periode: str, *, today: dt.date | None = None, dirs: DataDirs | None = None,
                            contacts: Contacts | None = None, mailer: Mailer | None = None,
-                           use_airflow: bool = True) -> list[str]:
-    """The sources whose delivery for ``periode`` is late; the data team gets one mail per late source, once."""
+                           use_airflow: bool = True, first_quarter: str | None = None) -> list[str]:
+    """The sources whose delivery for ``periode`` is late; the data team gets one mail per late source, once.
+
+    A quarter before ``first_quarter`` (the go-live quarter; by default the Airflow
+    Variable ``monitor_first_quarter``) is never late: on go-live, unpausing a DAG runs
+    its latest slot at once, for a quarter nobody was asked to deliver to this monitor.
+    """
     dirs = dirs or DataDirs.from_env()
     today = today or dt.datetime.now(TZ).date()
     late = late_sources(periode, today, dirs)
+    if late and first_quarter is None and use_airflow:
+        first_quarter = first_quarter_from_airflow()
+    if late and first_quarter and periode < first_quarter:
+        log.info("levering %s: kwartaal voor de start van de monitor (%s = %s); geen te-laat-meldingen",
+                 periode, FIRST_QUARTER_VARIABLE, first_quarter)
+        return []
     for b in SOURCES:
         log.info("levering %s van %s: deadline %s, %s", periode, b, deadline(b, periode).isoformat(),
                  "TE LAAT" if b in late else "in orde of nog niet verstreken")
@@ -418,3 +447,44 @@ def notify_late_deliveries(periode: str, *, today: dt.date | None = None, dirs: 
         _send(dirs, mailer, f"te_laat:{periode}:{b}", "te_laat", contacts.datateam,
               f"Te laat: levering {label_nl(periode)} van {naam}", _html(paras), bron=b)
     return late
+
+
+# --------------------------------------------------------------------------- inbox stalled
+
+
+def notify_inbox_stalled(waiting: Sequence, minutes: float, *, dirs: DataDirs | None = None,
+                         contacts: Contacts | None = None, mailer: Mailer | None = None,
+                         use_airflow: bool = True) -> int:
+    """Tell the data team that receipts have stopped: files wait longer than ``minutes``.
+
+    ``waiting`` are :class:`etl.notify.health.Waiting` entries, oldest first. One mail per
+    stall, keyed on the oldest waiting file: the watcher checks every minute, and a
+    second mail follows only when a different file becomes the oldest one stuck.
+    """
+    if not waiting:
+        return 0
+    dirs = dirs or DataDirs.from_env()
+    if use_airflow and mailer is None:
+        mailer = mailer_from_airflow()
+    if mailer is not None and contacts is None:
+        contacts = contacts_from_airflow() if use_airflow else Contacts()
+    contacts = contacts or Contacts()
+    oldest = waiting[0]
+    plek = {"inbox": "in de inbox", "processing": "half verwerkt (processing/)"}
+    lines = [f"{_source_name(w.bron)}: '{w.name}', {plek.get(w.where, w.where)}, "
+             f"sinds {_time_nl(w.since_iso)} ({int(w.age_seconds // 60)} min.)" for w in waiting[:20]]
+    if len(waiting) > 20:
+        lines.append(f"... en nog {len(waiting) - 20} bestand(en)")
+    paras: list[str | list[str]] = [
+        "Beste datateam,",
+        f"Er wachten bestanden langer dan {minutes:g} minuten op verwerking: de partners krijgen dus geen "
+        "ontvangstbewijs. Normaal is een bestand binnen een minuut verwerkt.",
+        "Wachtende bestanden (oudste eerst):", lines,
+        "Meestal ligt het aan Airflow, niet aan het bestand: een worker die de broker (Redis) niet bereikt, "
+        "een gestopte scheduler of worker, of een gepauzeerde DAG inbox_verwerking. Kijk met `docker compose ps` "
+        "welke dienst niet gezond is en in de Airflow-UI bij inbox_verwerking (taken die in 'queued' blijven staan). "
+        "Zie docs/operations.md, 'Receipts stopped'.",
+    ]
+    key = f"inbox_stil:{oldest.where}/{oldest.bron}/{oldest.name}:{oldest.since_iso}"
+    subject = f"Ontvangstbewijzen blijven uit: {len(waiting)} bestand(en) wachten langer dan {minutes:g} minuten"
+    return int(_send(dirs, mailer, key, "inbox_stil", contacts.datateam, subject, _html(paras), bron=oldest.bron))

@@ -116,16 +116,39 @@ class Delivery:
                    bool(row["afgerond"]))
 
 
+@contextmanager
+def _creation_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock (``<store>.lock`` beside the database) around opening and creating it.
+
+    Why: the first ``PRAGMA journal_mode=WAL`` on a fresh file needs an exclusive SQLite
+    lock and does not wait on the busy timeout, so several processes opening a new store
+    at once (the mapped inbox tasks of the first run) failed with ``database is locked``.
+    Holding this lock while a connection switches the journal mode and creates (or, later,
+    migrates) the schema makes that step one-at-a-time; it is released before any work,
+    so it serialises only the opening, a few milliseconds.
+    """
+    import fcntl
+
+    with open(path.with_name(path.name + ".lock"), "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 class Store:
     def __init__(self, path: Path):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(path, timeout=60, isolation_level=None)
         self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=FULL")
-        self.conn.execute("PRAGMA foreign_keys=ON")
-        self.conn.executescript(SCHEMA)
+        with _creation_lock(path):
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            # Schema creation and any migration belong inside this lock.
+            self.conn.executescript(SCHEMA)
 
     def close(self) -> None:
         self.conn.close()
@@ -170,6 +193,19 @@ class Store:
         """True once the audit log holds this action for this delivery (reruns log it once)."""
         return self.conn.execute("SELECT 1 FROM audit_log WHERE actie = ? AND levering_id = ?",
                                  (actie, levering_id)).fetchone() is not None
+
+    def mail_sent(self, key: str) -> bool:
+        """True once a mail with this idempotency key is in the audit log (sent exactly once)."""
+        return self.conn.execute(
+            "SELECT 1 FROM audit_log WHERE actie = 'mail_verstuurd' AND json_extract(details, '$.sleutel') = ? LIMIT 1",
+            (key,)).fetchone() is not None
+
+    def rejected(self, bron: str) -> list[dict]:
+        """Rejected deliveries of a source, newest first: levering_id, ontvangen_op, periodes (a list)."""
+        rows = self.conn.execute(
+            "SELECT levering_id, ontvangen_op, periodes FROM deliveries WHERE bron = ? AND status = 'afgekeurd' "
+            "ORDER BY ontvangen_op DESC", (bron,)).fetchall()
+        return [{**dict(r), "periodes": json.loads(r["periodes"] or "[]")} for r in rows]
 
     def unsettled(self, bron: str) -> list[Delivery]:
         """Recorded deliveries whose file has not been settled yet (a run was killed)."""

@@ -6,6 +6,8 @@
     python -m etl samples --out DIR           synthetic partner workbooks
     python -m etl suites [--check]            (re)generate expectations/*.json and docs/aanleverformat.md
     python -m etl template --source wij       a blank partner template
+    python -m etl init                        create the data directories and the store (once, before the DAGs run)
+    python -m etl health [--alert] [--watch 60]  exit 1 when files wait too long (and mail the data team)
 """
 
 from __future__ import annotations
@@ -94,6 +96,48 @@ def cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    """Create the directory layout and the SQLite store before any task races to open it.
+
+    Run by the compose service airflow-init; safe to repeat (and the store's creation
+    lock makes concurrent first opens safe anyway, this only makes the first run quiet).
+    """
+    from etl.store.db import Store
+
+    dirs = DataDirs.from_env().ensure()
+    with Store(dirs.db_path) as store:
+        mode = store.conn.execute("PRAGMA journal_mode").fetchone()[0]
+    print(f"data directory {dirs.root} ready; store {dirs.db_path} (journal_mode={mode})")
+    return 0
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    """Exit 1 while a file has waited longer than --minutes in inbox/ or processing/."""
+    import time
+
+    from etl.notify.health import stalled
+
+    dirs = DataDirs.from_env()
+    while True:
+        late = stalled(dirs, args.minutes)
+        if late:
+            w = late[0]
+            print(f"STALLED: {len(late)} file(s) waiting > {args.minutes:g} min; oldest {w.where}/{w.bron}/{w.name} "
+                  f"({w.age_seconds / 60:.1f} min)", flush=True)
+            if args.alert:
+                from etl.notify.mail import notify_inbox_stalled
+
+                try:
+                    notify_inbox_stalled(late, args.minutes, dirs=dirs)
+                except Exception as exc:  # noqa: BLE001 - the watcher must keep watching
+                    logging.getLogger(__name__).error("alert not sent: %s: %s", type(exc).__name__, exc)
+        elif not args.watch:
+            print(f"ok: no file waits longer than {args.minutes:g} min")
+        if not args.watch:
+            return 1 if late else 0
+        time.sleep(args.watch)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     p = argparse.ArgumentParser(prog="python -m etl", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -117,5 +161,15 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--source", choices=SOURCES, required=True)
     t.add_argument("--out")
     t.set_defaults(func=cmd_template)
+    sub.add_parser("init", help="create the data directories and the store").set_defaults(func=cmd_init)
+    h = sub.add_parser("health", help="exit 1 when files wait too long in inbox/ or processing/")
+    h.add_argument("--minutes", type=float, default=None, help="threshold (default MONITOR_ALERT_MINUTES or 5)")
+    h.add_argument("--alert", action="store_true", help="mail the data team (once per stall)")
+    h.add_argument("--watch", type=float, default=0, help="repeat every N seconds, never exit")
+    h.set_defaults(func=cmd_health)
     args = p.parse_args(argv)
+    if getattr(args, "minutes", 0) is None:
+        from etl.notify.health import DEFAULT_MINUTES
+
+        args.minutes = DEFAULT_MINUTES
     return args.func(args)

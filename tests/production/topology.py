@@ -55,6 +55,7 @@ class Topology:
     workdir: Path
     smtp_conn: str | None = None
     redis_db: int = int(os.environ.get("MONITOR_LOOPBACK_REDIS_DB", "14"))
+    db_prefix: str = os.environ.get("MONITOR_LOOPBACK_DB_PREFIX", "")
     stable_seconds: int = 5
     worker_concurrency: int = 3
     tag: str = field(default_factory=lambda: f"{os.getpid()}_{secrets.token_hex(3)}")
@@ -77,11 +78,11 @@ class Topology:
 
     @property
     def metadata_db(self) -> str:
-        return f"airflow_loopback_{self.tag}"
+        return f"{self.db_prefix}airflow_loopback_{self.tag}"
 
     @property
     def warehouse_db(self) -> str:
-        return f"monitor_loopback_{self.tag}"
+        return f"{self.db_prefix}monitor_loopback_{self.tag}"
 
     @property
     def warehouse_uri(self) -> str:
@@ -127,6 +128,8 @@ class Topology:
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+            # As docker-compose.yaml (issue 11): a task whose worker died is failed after 90 s, not 300 s.
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "90",
             "AIRFLOW_CONN_MONITOR_WAREHOUSE": self.warehouse_uri,
             "AIRFLOW_VAR_MONITOR_CONTACTS": json.dumps(CONTACTS),
             "MONITOR_DATA_DIR": str(self.data),
@@ -160,19 +163,36 @@ class Topology:
         t = time.monotonic()
         self.airflow("db", "migrate", timeout=600)
         self.timings["db_migrate"] = time.monotonic() - t
-        commands = {
+        for name in self.commands:
+            self.spawn(name)
+        wait_for(self._api_up, 120, "the api-server to answer /api/v2/version", on_timeout=self.diagnose)
+        self.timings["services_up"] = time.monotonic() - t0
+
+    @property
+    def commands(self) -> dict[str, list[str]]:
+        return {
             "api-server": ["api-server", "--port", str(self.api_port), "--host", "127.0.0.1", "--workers", "1"],
             "scheduler": ["scheduler"],
             "dag-processor": ["dag-processor"],
             "celery-worker": ["celery", "worker", "--concurrency", str(self.worker_concurrency),
                               "--celery-hostname", f"loopback-{self.tag}@%h", "--without-gossip", "--without-mingle"],
         }
-        for name, args in commands.items():
-            out = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - closed in stop()
-            self.procs[name] = subprocess.Popen([AIRFLOW, *args], env=self.env, cwd=ROOT, stdout=out,
-                                                stderr=subprocess.STDOUT, start_new_session=True)
-        wait_for(self._api_up, 120, "the api-server to answer /api/v2/version", on_timeout=self.diagnose)
-        self.timings["services_up"] = time.monotonic() - t0
+
+    def spawn(self, name: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        """Start one service in its own process group (again, after kill(): as compose's restart policy does)."""
+        old = self.procs.get(name)
+        if old is not None and old.stdout:
+            old.stdout.close()
+        out = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - closed in stop()
+        self.procs[name] = subprocess.Popen([AIRFLOW, *self.commands[name]], env=env or self.env, cwd=ROOT,
+                                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        return self.procs[name]
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a service's whole process group (the worker and the task processes it forked), no clean-up."""
+        p = self.procs[name]
+        _signal_group(p, signal.SIGKILL)
+        p.wait(timeout=30)
 
     def _api_up(self) -> bool:
         self.assert_running()
