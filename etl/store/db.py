@@ -194,6 +194,9 @@ class Store:
         return self.conn.execute("SELECT 1 FROM audit_log WHERE actie = ? AND levering_id = ?",
                                  (actie, levering_id)).fetchone() is not None
 
+    def journal_mode(self) -> str:
+        return self.conn.execute("PRAGMA journal_mode").fetchone()[0]
+
     def mail_sent(self, key: str) -> bool:
         """True once a mail with this idempotency key is in the audit log (sent exactly once)."""
         return self.conn.execute(

@@ -106,7 +106,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     dirs = DataDirs.from_env().ensure()
     with Store(dirs.db_path) as store:
-        mode = store.conn.execute("PRAGMA journal_mode").fetchone()[0]
+        mode = store.journal_mode()
     print(f"data directory {dirs.root} ready; store {dirs.db_path} (journal_mode={mode})")
     return 0
 
