@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
+import signal
 import shutil
 import subprocess
 import time
@@ -126,9 +128,6 @@ def chromium(tmp_path_factory):
         yield cdp
         cdp.close()
     finally:
-        import os
-        import signal
-
         try:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=15)
