@@ -15,8 +15,8 @@ import base64
 import json
 import os
 import re
-import signal
 import shutil
+import signal
 import subprocess
 import time
 import urllib.error
