@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start the machine's PostgreSQL and Redis if they are installed but stopped, and
-# install LibreOffice (for rendering the workbook in tests) if apt is available.
+# install LibreOffice (for rendering the workbook in tests) and Chromium (for the browser test
+# of the Leveringen page) if apt is available.
 # Never fails: tests that need a missing service skip with a clear reason.
 if command -v pg_ctlcluster >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 2>/dev/null; then
   echo "ensure-services: starting PostgreSQL"
@@ -20,6 +21,16 @@ if ! command -v soffice >/dev/null 2>&1; then
        || echo "ensure-services: LibreOffice could not be installed (see /tmp/ensure-services-apt.log); rendering tests will skip"
   else
     echo "ensure-services: LibreOffice not installed and no root/apt; rendering tests will skip"
+  fi
+fi
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "ensure-services: installing Chromium for the browser test of the Leveringen page (about a minute)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+       chromium fonts-dejavu-core) >/tmp/ensure-services-chromium.log 2>&1 \
+       || echo "ensure-services: Chromium could not be installed (see /tmp/ensure-services-chromium.log); the browser test will skip"
+  else
+    echo "ensure-services: Chromium not installed and no root/apt; the browser test will skip"
   fi
 fi
 exit 0

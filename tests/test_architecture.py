@@ -22,7 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "intake": {"core", "store"},
     "report": {"core", "store"},
     "notify": {"core", "store"},
-    "ui": {"core", "store"},
+    "ui": {"core", "store", "intake"},   # reads receipts and the copy names the intake writes
     "tools": {"core", "intake", "store", "report", "notify", "ui"},
 }
 

@@ -231,6 +231,30 @@ class Store:
             out.setdefault(r["bron"], []).append(r["periode"])
         return out
 
+    def delivery_summaries(self) -> list[dict]:
+        """Every delivery without its dataset rows or validation details, oldest first.
+
+        For overviews (the Leveringen page): one cheap query, JSON columns decoded.
+        """
+        rows = self.conn.execute(
+            """SELECT levering_id, bron, bestandsnaam, ontvangen_op, status, persoonsgegevens, periodes,
+                      problemen, opgeslagen_als, afgerond
+               FROM deliveries ORDER BY ontvangen_op, levering_id""")
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["persoonsgegevens"] = bool(d["persoonsgegevens"])
+            d["afgerond"] = bool(d["afgerond"])
+            d["periodes"] = json.loads(d["periodes"])
+            d["problemen"] = json.loads(d["problemen"])
+            out.append(d)
+        return out
+
+    def quarter_links(self) -> list[dict]:
+        """Every (delivery, quarter) link of accepted deliveries: current or superseded, and by whom."""
+        return [dict(r) for r in self.conn.execute(
+            "SELECT levering_id, bron, periode, actueel, vervangen_door FROM delivery_quarters ORDER BY bron, periode")]
+
     def dataset(self, periodes: list[str] | None = None) -> pd.DataFrame:
         """The combined dataset: rows of the current delivery for each (source, quarter)."""
         sql = """SELECT v.periode, v.bron, v.gebied_type, v.gebied_code, v.indicator, v.waarde, v.status, v.levering_id
