@@ -11,9 +11,9 @@ export AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-4}"
 # scheduler and a CLI command (`airflow backfill create` failed with "database is locked").
 export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-sqlite:///$AIRFLOW_HOME/airflow.db?timeout=60}"
 # ... and write transactions that begin IMMEDIATE, so a back-fill is made whole or not at all
-# (etl/tools/airflow_sqlite.py says why).
+# (etl/store/airflow_sqlite.py says why).
 case "$AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" in sqlite*)
-  export AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS:-etl.tools.airflow_sqlite.CONNECT_ARGS}";;
+  export AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS:-etl.store.airflow_sqlite.CONNECT_ARGS}";;
 esac
 export AIRFLOW__CORE__DEFAULT_TIMEZONE=Europe/Amsterdam
 # INFO so that task logs show what our loggers (etl.*, the DAGs) say; GX is chatty at INFO.

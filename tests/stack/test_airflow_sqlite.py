@@ -1,4 +1,4 @@
-"""etl.tools.airflow_sqlite: with it, a rolled-back transaction also undoes what a savepoint in it wrote.
+"""etl.store.airflow_sqlite: with it, a rolled-back transaction also undoes what a savepoint in it wrote.
 
 Without it (pysqlite's default), releasing the outermost SAVEPOINT commits: the bug that
 left half a back-fill in the embedded stack's metadata database. Real Airflow engine, in
@@ -31,7 +31,7 @@ print(c.execute("SELECT count(*) FROM x").fetchone()[0])
 """
 
 
-@pytest.mark.parametrize("connect_args, rows", [(None, "1"), ("etl.tools.airflow_sqlite.CONNECT_ARGS", "0")])
+@pytest.mark.parametrize("connect_args, rows", [(None, "1"), ("etl.store.airflow_sqlite.CONNECT_ARGS", "0")])
 def test_savepoint_is_nested_in_a_real_transaction(tmp_path, connect_args, rows):
     db = tmp_path / "meta.db"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}

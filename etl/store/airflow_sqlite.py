@@ -16,7 +16,7 @@ Starting every write transaction with ``BEGIN IMMEDIATE`` (before DML, and befor
 ``SAVEPOINT`` outside a transaction) takes the write lock up front: writers queue on the
 busy timeout (``?timeout=60`` in scripts/airflow-env.sh) instead of failing, and a
 savepoint is nested inside a real transaction. Used through
-``AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS=etl.tools.airflow_sqlite.CONNECT_ARGS``
+``AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS=etl.store.airflow_sqlite.CONNECT_ARGS``
 (scripts/airflow-env.sh); PostgreSQL (docker-compose) does not need it.
 """
 
