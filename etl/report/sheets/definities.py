@@ -23,17 +23,19 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
     r += 1
     order = {b: i for i, b in enumerate(SOURCES)}
     for ind in sorted(cat.shown(), key=lambda i: order.get(i.bron, 99)):
-        w.row(r, [(ind.label, "vet_wrap"), (ctx.source_name(ind.bron), "tekst"), (UNIT_TEXT[ind.soort], "tekst"),
+        w.row(r, [(ind.label, "vet_wrap"), (ctx.source_name(ind.bron), "tekst_wrap"), (UNIT_TEXT[ind.soort], "tekst_wrap"),
                   (ind.definitie, "tekst_wrap"), (ind.formule or "zoals aangeleverd", "tekst_wrap"),
-                  (cat.afscherming[ind.soort], "notitie_wrap"), (ind.key, "notitie")])
+                  (cat.afscherming[ind.soort], "notitie_wrap"), (ind.key, "notitie_wrap")])
         r += 1
 
     r = section(w, r + 1, "Kernindicatoren en gewenste richting", last_col=7)
     w.header(r, ["Kernindicator", "Actielijn", "Gebied", "Gewenste richting", "Waarom"])
     r += 1
     for k in cat.key_indicators:
-        w.row(r, [(cat.label(k.bron, k.indicator), "vet_wrap"), (f"{k.actielijn}. {cat.actielijnen[k.actielijn]}", "tekst"),
-                  (cat.gebieden[k.gebied], "tekst"), (cat.richtingen[k.richting], "tekst"), (k.waarom, "tekst_wrap")])
+        w.row(r, [(cat.label(k.bron, k.indicator), "vet_wrap"),
+                  (f"{k.actielijn}. {cat.actielijnen[k.actielijn]}", "tekst_wrap"),
+                  (cat.gebieden[k.gebied], "tekst_wrap"), (cat.richtingen[k.richting], "tekst_wrap"),
+                  (k.waarom, "tekst_wrap")])
         r += 1
 
     r = section(w, r + 1, "Methoden", last_col=7)
@@ -53,4 +55,5 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
     w.fix_width(5, 40)
     w.fix_width(6, 36)
     w.fix_width(7, 26)
-    w.finish(freeze=f"B{header_row + 1}", title_rows=f"1:{header_row - 1}")
+    # The indicator table runs over several printed pages: its header row is repeated on each.
+    w.finish(freeze=f"B{header_row + 1}", title_rows=f"1:{header_row}")
