@@ -20,7 +20,16 @@ TITLE = "Funnelplots"
 CHART_COL = "G"
 GRID_HEADERS = ("Referentie", "95% onder", "95% boven", "99,8% onder", "99,8% boven")
 CHART_ROWS = 24
-COL_NUMBER = 6           # "Nr. in grafiek": the label of each dot
+COL_NUMBER = 6           # "Stip in grafiek": the label of each dot
+
+
+def point_label(number: int) -> str:
+    """A, B, ..., Z, AA, ...: the label of the n-th unit's dot."""
+    text = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        text = chr(65 + rest) + text
+    return text
 
 
 def write(wb: Workbook, ctx: ReportContext, funnels: list[Funnel]) -> list[dict]:
@@ -33,7 +42,7 @@ def write(wb: Workbook, ctx: ReportContext, funnels: list[Funnel]) -> list[dict]
     ws = wb.create_sheet(TITLE)
     w = SheetWriter(ws)
     r = w.title(f"Funnelplots — {label_nl(ctx.periode)}",
-                "Elke stip is een gemeente of wijk; het nummer bij de stip staat in de tabel (Nr. in grafiek). Binnen "
+                "Elke stip is een gemeente of wijk; de letter bij de stip staat in de tabel (Stip in grafiek). Binnen "
                 "de lijnen: verschil met de regio (stad) past bij toeval. Buiten de 99,8%-lijnen: duidelijk afwijkend. "
                 "Hoger is niet per se slechter.")
     layout: list[dict] = []
@@ -51,13 +60,13 @@ def write(wb: Workbook, ctx: ReportContext, funnels: list[Funnel]) -> list[dict]
             r += 1
         unit_header = r
         w.header(r, ["Gemeente" if f.kind == "rate" else "Wijk", f.x_label, f.y_label, "Positie", "Opmerking",
-                     "Nr. in grafiek"])
+                     "Stip in grafiek"])
         r += 1
         first_unit = r
         for number, u in enumerate(f.units, start=1):
             w.put(r, 1, u.naam, "tekst")
-            # The dot's label in the chart: a short number is readable where dots cluster.
-            w.put(r, COL_NUMBER, str(number) if u.value is not None else "", "vergelijk_gelijk")
+            # The dot's label in the chart: a letter is short where dots cluster, and is no count.
+            w.put(r, COL_NUMBER, point_label(number) if u.value is not None else "", "vergelijk_gelijk")
             put_number(w, r, 2, u.size, "count", empty="ontbreekt")
             if u.value is not None:
                 put_number(w, r, 3, u.value, kind)

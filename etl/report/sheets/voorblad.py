@@ -109,6 +109,7 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
                   (local_time(d.ontvangen_op), "tekst"), (used_text(ctx, d), "tekst_wrap"),
                   (replaces_text(ctx, d), "tekst_wrap"), (completeness_text(ctx, d), "tekst_wrap")])
         r += 1
+    r += 1
     w.put(r, 1, "Het kenmerk van elke levering staat in het tabblad Data (kolom 'Kenmerk van de levering').",
           "notitie", measure=False)
     r += 1
