@@ -22,7 +22,13 @@ import pytest
 from etl.core.config import SOURCES, DataDirs
 from etl.report import SHEET_ORDER, build_workbook
 from etl.report.catalogue import load_catalogue
-from tests.report.layout import clipped_in_pdf, cut_off_cells, english_words, pages_by_sheet, snake_codes
+from tests.report.layout import (
+    clipped_in_pdf,
+    cut_off_cells,
+    english_words,
+    pages_by_sheet,
+    snake_codes,
+)
 from tests.report.test_report import copy_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]

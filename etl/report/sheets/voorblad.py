@@ -80,7 +80,7 @@ def warning_sentence(ctx: ReportContext, bron: str, unknown: dict[str, list[str]
     n = len(d.warnings) if d else 0
     parts = [f"{ctx.catalogue.label(bron, ind)} ({_areas(areas)})" for ind, areas in unknown.items()]
     return (f"{ctx.source_name(bron)}: aangenomen met {n} {'waarschuwing' if n == 1 else 'waarschuwingen'} "
-            f"(cellen die niet te lezen waren, zie Datakwaliteit). Daardoor staat als '{MISSING_TEXT}': "
+            f"(zie Datakwaliteit). Daardoor staat als '{MISSING_TEXT}': "
             + "; ".join(parts) + ".")
 
 
