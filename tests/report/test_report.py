@@ -740,3 +740,77 @@ def test_every_delivered_column_has_a_definition():
                 assert cat.get(src.key, col.name).definitie, (src.key, col.name)
             for share in sheet.shares:
                 assert cat.get(src.key, share.indicator).soort == "aandeel"
+
+
+# --------------------------------------------------------------------------- issue 13: readers' findings
+
+
+def _chart_parts(path: Path, sheet_index: int) -> list:
+    """Chart XML roots of one sheet, in anchor order (sheet_index: position in the workbook)."""
+    with zipfile.ZipFile(path) as zf:
+        rel = ET.fromstring(zf.read(f"xl/worksheets/_rels/sheet{sheet_index}.xml.rels"))
+        drawing = next(r.get("Target") for r in rel if "drawing" in r.get("Type"))
+        name = drawing.rsplit("/", 1)[1]
+        drel = ET.fromstring(zf.read(f"xl/drawings/_rels/{name}.rels"))
+        charts = [r.get("Target").rsplit("/", 1)[1] for r in drel]
+        return [ET.fromstring(zf.read(f"xl/charts/{c}")) for c in charts]
+
+
+def test_trend_charts_mark_only_the_points_of_the_signal_in_plain_words(path, wb):
+    ws = wb["Trends"]
+    blocks = _trend_blocks(ws)
+    roots = _chart_parts(path, SHEET_ORDER.index("Trends") + 1)
+    marked_any = False
+    for root, (key, block) in zip(roots, blocks.items(), strict=True):
+        values = [r[1] if isinstance(r[1], (int, float)) else None for r in block["rows"]]
+        res = stats.xmr(values)
+        latest = res.latest_index
+        relevant = res.signals_involving(latest) if latest is not None and res.has_limits else ()
+        expected = sorted({i for s in relevant for i in s.indices})
+        first = root.find(".//c:lineChart/c:ser", NS)
+        marked = sorted(int(p.find("c:idx", NS).get("val")) for p in first.findall("c:dPt", NS))
+        assert marked == expected, key
+        notes = [i for i, r in enumerate(block["rows"]) if r[2] and str(r[2]).startswith("signaal")]
+        assert notes == expected, key
+        marked_any |= bool(marked)
+    assert marked_any
+    text = " ".join(str(c.value) for row in ws.iter_rows() for c in row if isinstance(c.value, str))
+    text += " ".join(str(c.value) for row in wb["Samenvatting"].iter_rows() for c in row if isinstance(c.value, str))
+    for jargon in ("sigma", "procesgrens", "XmR", "Centrale lijn"):
+        assert jargon not in text, jargon
+    assert re.search(r"\d kwartalen op rij duidelijk (hoger|lager) dan gewoonlijk", text)
+
+
+def test_percentage_axes_whole_percent_never_above_100(path):
+    for sheet in ("Trends", "Funnelplots"):
+        for root in _chart_parts(path, SHEET_ORDER.index(sheet) + 1):
+            for ax in root.findall(".//c:valAx", NS):
+                fmt = ax.find("c:numFmt", NS)
+                if fmt is None or "%" not in fmt.get("formatCode"):
+                    continue
+                assert fmt.get("formatCode") == "0%", sheet
+                top = ax.find("c:scaling/c:max", NS)
+                low = ax.find("c:scaling/c:min", NS)
+                assert top is not None and float(top.get("val")) <= 1.0, sheet
+                assert low is not None and float(low.get("val")) >= 0.0, sheet
+
+
+def test_data_sheet_explains_the_afscherming_codes(wb):
+    ws = wb["Data"]
+    legend = " ".join(str(ws.cell(r, 1).value) for r in range(1, 6) if ws.cell(r, 1).value)
+    for code in ("primair", "partner", "secundair", "afgeleid"):
+        assert f"{code} = " in legend, code
+    t = table_with(ws, "Kwartaal", "Gebied", "Waarde")
+    assert not [h for h in t["headers"] if "_" in h]
+    used = {r[8] for r in t["rows"] if r[8]}
+    assert used and used <= {"primair", "partner", "secundair", "afgeleid"}
+
+
+def test_four_quarter_funnel_says_why_a_wijk_is_still_hidden(wb):
+    ws = wb["Funnelplots"]
+    units = [t for t in tables(ws) if t["headers"][0] == "Wijk"][-1]  # 2024Q1–2024Q4
+    hidden = [r for r in units["rows"][:-1] if r[3] == "afgeschermd"]
+    shown = [r for r in units["rows"][:-1] if isinstance(r[2], float)]
+    assert len(shown) >= 9
+    for r in hidden:
+        assert r[4] and "terug te rekenen" in r[4] or "zelf 1 tot en met 4" in r[4], r
