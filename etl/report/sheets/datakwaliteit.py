@@ -53,7 +53,8 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
         w.row(r, [(ctx.source_name(d.bron), "tekst"), (d.bestandsnaam, "tekst"), (local_time(d.ontvangen_op), "tekst"),
                   ("ja" if d.actueel else "nee (vervangen)", "tekst"),
                   (_first(v, "evaluated", "uitgevoerd"), "metagetal"), (_first(v, "passed", "geslaagd"), "metagetal"),
-                  (failed_text(failed), "tekst_wrap"),
+                  # Centred when "geen", so it does not read as one with the count beside it.
+                  (failed_text(failed), "vergelijk_gelijk" if not failed else "tekst_wrap"),
                   (len(d.warnings), "metagetal"), (n_partner, "metagetal")])
         r += 1
     for bron in ctx.missing_sources:
