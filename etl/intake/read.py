@@ -93,6 +93,9 @@ def header_key(text: object) -> str:
     return fold(text).replace(" ", "")
 
 
+#: First cell of the greyed example row in our partner templates (etl.tools.templates): never data.
+EXAMPLE_MARK = "Voorbeeld"
+
 #: Sheets the blank partner template (etl.tools.templates) adds: never data, never worth a warning.
 TEMPLATE_SHEETS = frozenset({"toelichting", "keuzelijsten"})
 
@@ -233,6 +236,8 @@ def parse_sheet(grid: Grid, spec: Sheet, found_name: str, info: WorkbookInfo) ->
             continue
         if not filled:
             continue
+        if _is_example_row(row, mapping):
+            continue
         if totals_idx is not None:
             if len(filled) >= 2:
                 after_totals.append(r + 1)
@@ -300,6 +305,13 @@ def parse_sheet(grid: Grid, spec: Sheet, found_name: str, info: WorkbookInfo) ->
         problems.append(warning("tabblad_leeg", f"Tabblad '{found_name}' bevat geen gegevens onder de kopregel.",
                                 "Vul de gegevens in of verwijder het tabblad.", sheet=found_name))
     return sd, problems
+
+
+def _is_example_row(row: Sequence[object], mapping: dict[int, Column]) -> bool:
+    """The template's example row: ``Voorbeeld`` in the table's first column (no valid value there)."""
+    first = min(mapping, default=0)
+    v = row[first] if first < len(row) else None
+    return isinstance(v, str) and v.strip().casefold() == EXAMPLE_MARK.casefold()
 
 
 def _is_note(row: Sequence[object], mapping: dict[int, Column]) -> bool:

@@ -51,6 +51,15 @@ class DeliveryInfo:
         return [p for p in self.problemen if p.get("severity") == "waarschuwing"]
 
 
+def problem_cells(p: dict) -> list[str]:
+    """The Excel cell addresses of a problem (``cells``; ``cell`` / ``cel`` when a single one)."""
+    cells = list(p.get("cells") or [])
+    for name in ("cell", "cel"):
+        if p.get(name) and p[name] not in cells:
+            cells.append(str(p[name]))
+    return cells
+
+
 @dataclass
 class ReportContext:
     periode: str
@@ -118,6 +127,51 @@ class ReportContext:
                     if lacking:
                         out.append(f"{src.naam}: geen cijfers voor {', '.join(lacking)} — geen 0.")
         return out
+
+    def delivery_for(self, bron: str) -> DeliveryInfo | None:
+        """The delivery the quarter's figures of ``bron`` come from (the latest current one)."""
+        current = [d for d in self.current_deliveries if d.bron == bron]
+        return current[-1] if current else None
+
+    @cached_property
+    def unknown_by_warning(self) -> dict[str, dict[str, list[str]]]:
+        """Per source whose used delivery was accepted with warnings: indicator -> areas left unknown.
+
+        An accepted delivery makes a figure ``ontbreekt`` only through a cell it could not
+        read (each such cell is a warning in the receipt), so the figures of that source
+        that are ``missing`` in the dataset are what its warnings made unknown. Sheets
+        that are absent altogether have no rows and are reported by ``missing_parts``.
+        """
+        out: dict[str, dict[str, list[str]]] = {}
+        q = self.dataset
+        for bron in SOURCES:
+            d = self.delivery_for(bron)
+            if d is None or not d.warnings:
+                continue
+            rows = q[(q["bron"] == bron) & (q["status"] == "missing")]
+            found: dict[str, list[str]] = {}
+            for gtype, code, ind in zip(rows["gebied_type"], rows["gebied_code"], rows["indicator"], strict=True):
+                found.setdefault(ind, []).append(self.area_name(gtype, code))
+            out[bron] = found
+        return out
+
+    def warning_note(self, bron: str, indicator: str) -> str:
+        """Toelichting for a figure that is ``ontbreekt`` because of a warning ("" otherwise)."""
+        if indicator not in self.unknown_by_warning.get(bron, {}):
+            return ""
+        d = self.delivery_for(bron)
+        n = len(d.warnings) if d else 0
+        return (f"ontbreekt door {'een waarschuwing' if n == 1 else 'waarschuwingen'} bij de levering van "
+                f"{self.source_name(bron)} (zie Datakwaliteit)")
+
+    def area_name(self, gtype: str, code: str) -> str:
+        if gtype == "gemeente":
+            return self.gemeente_naam(code)
+        if gtype == "regio":
+            return "regio"
+        if gtype == "wijkgroep":
+            return {"noordelijk": "noordelijke wijken", "overig": "overige wijken"}.get(code, code)
+        return code
 
     # -- reference data ----------------------------------------------------------------
 

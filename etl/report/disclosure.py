@@ -31,8 +31,10 @@ total over kinds of violence, a subtotal of northern districts):
 
 Not covered, on purpose: interval (bounds) disclosure from non-negativity (a reader
 knows a ``<5`` lies in 1..4 by definition) and disclosure by differencing workbooks of
-different quarters beyond the four-quarter views the report builds itself (the report
-hides a four-quarter sum when any quarter in it is hidden, see ``also_hidden``).
+different quarters beyond the four-quarter views the report builds itself (a
+four-quarter sum is judged on its own merits, with the published quarterly cells as
+``fixed`` cells of the same system, so no sum reveals a hidden quarter: see
+``etl.report.protect.protect_sums``).
 
 Display symbols, explained on every sheet's legend:
 
@@ -122,6 +124,7 @@ def suppress(
     partner: Collection[K] = (),
     also_hidden: Collection[K] = (),
     derived: Mapping[K, tuple[float | None, tuple[K, ...]]] | None = None,
+    fixed: Mapping[K, str | None] | None = None,
 ) -> dict[K, Shown]:
     """Disclosure control for one table view (see the module docstring for the method).
 
@@ -133,6 +136,10 @@ def suppress(
                      know because a municipality was delivered as ``<5``), shown ``x``;
     ``derived``      measure cells: key -> (exact value, keys of the counts it is
                      computed from); hidden when any input is hidden.
+    ``fixed``        cells already published elsewhere: key -> their reason there (None =
+                     shown). They keep that state, are never chosen for a secondary
+                     suppression, and their hidden ones are audited like any other; used
+                     for the quarterly cells under a four-quarter sum.
 
     Returns one :class:`Shown` per key of ``counts`` and ``derived``. Deterministic:
     ties are broken by the order of ``counts``.
@@ -142,8 +149,11 @@ def suppress(
     values = [_clean(counts[k]) for k in keys]
     partner_set = set(partner)
     reason: list[str | None] = [None] * len(keys)
+    frozen = fixed or {}
     for i, k in enumerate(keys):
-        if k in partner_set:
+        if k in frozen:
+            reason[i] = frozen[k]
+        elif k in partner_set:
             reason[i] = PARTNER
         elif k in also_hidden:
             reason[i] = SECONDARY  # even without a value: shown "x", and kept unrecoverable
@@ -169,7 +179,7 @@ def suppress(
         """Smallest visible non-zero cell, parts before the total, then by position."""
         best = None
         for j in candidates:
-            if unknown(j) or (values[j] == 0 and not allow_zero):
+            if unknown(j) or keys[j] in frozen or (values[j] == 0 and not allow_zero):
                 continue
             rank = (j == total, values[j], j)
             if best is None or rank < best[0]:

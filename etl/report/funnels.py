@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from etl.report import stats
 from etl.report.context import ReportContext
 from etl.report.disclosure import Shown
-from etl.report.protect import CITY, REGIO, protect_sums
+from etl.report.protect import CITY, REGIO, protect_sums, sum_hidden_reason
 
 LEVELS = (0.95, 0.998)
 GRID_POINTS = 25
@@ -27,6 +27,7 @@ class FunnelUnit:
     value: float | None           # visible rate / share (None when hidden or missing)
     shown: float | str | None
     position: str                 # "binnen de grenzen", "boven 95%-grens", ...
+    reason: str = ""              # why a hidden unit is hidden (four-quarter funnels)
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def _grid(sizes: list[float], make) -> tuple[stats.FunnelPoint, ...]:
 
 
 def _rate_funnel(ctx: ReportContext, key: str, title: str, cells: dict[str, Shown], region: Shown,
-                 pop_periode: str, note: str) -> Funnel:
+                 pop_periode: str, note: str, reasons: dict[str, str] | None = None) -> Funnel:
     region_pop = ctx.region_population(pop_periode)
     reference = None if region.visible is None or not region_pop else region.visible / region_pop * 1000
     units: list[FunnelUnit] = []
@@ -73,7 +74,8 @@ def _rate_funnel(ctx: ReportContext, key: str, title: str, cells: dict[str, Show
         pop = ctx.population(g.code, pop_periode)
         if cell is None or cell.visible is None or not pop:
             shown = "x" if cell is not None and cell.hidden else None
-            units.append(FunnelUnit(g.naam, pop, None, shown, "afgeschermd" if cell is not None and cell.hidden else "ontbreekt"))
+            units.append(FunnelUnit(g.naam, pop, None, shown, "afgeschermd" if cell is not None and cell.hidden else "ontbreekt",
+                                    (reasons or {}).get(g.code, "")))
             continue
         rate = cell.visible / pop * 1000
         pos = "–" if reference is None else _position(rate, stats.funnel_limits_rate(reference, [pop], levels=LEVELS)[0].limits)
@@ -84,7 +86,7 @@ def _rate_funnel(ctx: ReportContext, key: str, title: str, cells: dict[str, Show
 
 
 def _share_funnel(ctx: ReportContext, key: str, title: str, k_cells: dict[str, Shown], n_cells: dict[str, Shown],
-                  k_city: Shown, n_city: Shown, note: str) -> Funnel:
+                  k_city: Shown, n_city: Shown, note: str, reasons: dict[str, str] | None = None) -> Funnel:
     reference = None
     if k_city.visible is not None and n_city.visible:
         reference = k_city.visible / n_city.visible
@@ -95,7 +97,7 @@ def _share_funnel(ctx: ReportContext, key: str, title: str, k_cells: dict[str, S
             units.append(FunnelUnit(w.naam, None, None, None, "ontbreekt"))
             continue
         if k.hidden or n.hidden:
-            units.append(FunnelUnit(w.naam, n.visible, None, "x", "afgeschermd"))
+            units.append(FunnelUnit(w.naam, n.visible, None, "x", "afgeschermd", (reasons or {}).get(w.naam, "")))
             continue
         if k.visible is None or not n.visible:
             units.append(FunnelUnit(w.naam, n.visible, None, None, "ontbreekt" if n.visible is None else "geen afgesloten casussen"))
@@ -124,9 +126,11 @@ def compute(ctx: ReportContext) -> list[Funnel]:
     sums = protect_sums(views, units, ["meldingen_totaal"],
                         {("veilig_thuis", *REGIO): [("veilig_thuis", "gemeente", g.code) for g in ctx.gemeenten]})
     cells4 = {g.code: sums[("veilig_thuis", "gemeente", g.code, "meldingen_totaal")] for g in ctx.gemeenten}
+    reasons4 = {code: sum_hidden_reason(views, ("veilig_thuis", "gemeente", code, "meldingen_totaal"), c)
+                for code, c in cells4.items()}
     funnels.append(_rate_funnel(ctx, "meldingen_jaar", f"Meldingen per 1.000 inwoners, {last4[0]}–{last4[-1]}",
                                 cells4, sums[("veilig_thuis", *REGIO, "meldingen_totaal")], ctx.periode,
-                                "Som van vier kwartalen gedeeld door de inwoners van het laatste jaar."))
+                                "Som van vier kwartalen gedeeld door de inwoners van het laatste jaar.", reasons4))
 
     # Nazorg share per wijk, this quarter.
     k = {w.naam: view.get("wij", "wijk", w.naam, "nazorg_aantal") for w in ctx.wijken}
@@ -140,7 +144,15 @@ def compute(ctx: ReportContext) -> list[Funnel]:
                          {("wij", *CITY): [("wij", "wijk", w.naam) for w in ctx.wijken]})
     k4 = {w.naam: wsums[("wij", "wijk", w.naam, "nazorg_aantal")] for w in ctx.wijken}
     n4 = {w.naam: wsums[("wij", "wijk", w.naam, "casussen_afgesloten")] for w in ctx.wijken}
+    wreasons: dict[str, str] = {}
+    for w in ctx.wijken:
+        for ind, cells in (("casussen_afgesloten", n4), ("nazorg_aantal", k4)):
+            why = sum_hidden_reason(views, ("wij", "wijk", w.naam, ind), cells[w.naam])
+            if why and w.naam not in wreasons:
+                label = "afgesloten casussen" if ind == "casussen_afgesloten" else "nazorg"
+                wreasons[w.naam] = f"{label}: {why}"
     funnels.append(_share_funnel(ctx, "nazorg_jaar", f"Nazorg-aandeel per wijk, {last4[0]}–{last4[-1]}", k4, n4,
                                  wsums[("wij", *CITY, "nazorg_aantal")], wsums[("wij", *CITY, "casussen_afgesloten")],
-                                 "Afgesloten casussen en nazorg opgeteld over vier kwartalen."))
+                                 "Afgesloten casussen en nazorg opgeteld over vier kwartalen; een totaal wordt op "
+                                 "zijn eigen grootte beoordeeld.", wreasons))
     return funnels

@@ -55,15 +55,23 @@ class KeyFigure:
         return None
 
     @property
+    def signal_points(self) -> tuple[int, ...]:
+        """Positions of the quarters that make the signals the verdict rests on (marked in the chart).
+
+        Only the signals the latest quarter takes part in: an older signal the verdict
+        ignores (a low point two years ago) is not marked, and for "2 of 3 beyond the
+        near line" only the points beyond it, not the third point of the window.
+        """
+        return tuple(sorted({i for s in self.signals for i in s.indices}))
+
+    @property
     def signal_text(self) -> str:
+        """The signals in words a policy officer uses ("3 kwartalen op rij hoger dan gewoonlijk")."""
         if not self.xmr.has_limits:
-            return "te weinig kwartalen voor grenzen"
+            return "te weinig kwartalen om te beoordelen"
         if not self.signals:
-            return "geen signaal"
-        parts = []
-        for s in self.signals:
-            way = "omhoog" if s.direction == "up" else "omlaag"
-            parts.append(f"{stats.SIGNAL_RULE_LABELS[s.rule]} ({way})")
+            return "geen signaal: schommeling past bij toeval"
+        parts = [signal_words(s, [p.periode for p in self.points]) for s in self.signals]
         return "; ".join(dict.fromkeys(parts))
 
     @property
@@ -73,6 +81,33 @@ class KeyFigure:
         if self.xmr.provisional:
             return f"grenzen voorlopig ({self.xmr.n_points} kwartalen)"
         return f"grenzen op {self.xmr.n_points} kwartalen"
+
+
+def _quarters_text(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " en " + names[-1]
+
+
+def signal_words(signal: stats.Signal, periods: list[str]) -> str:
+    """One signal in plain Dutch, naming its quarters (they are marked in the Trends chart).
+
+    The words refer to what the chart draws: the average (centre line) and the upper and
+    lower limit of ordinary variation; "duidelijk hoger dan gewoonlijk" is the near line
+    (two thirds of the way to a limit), which the chart does not draw.
+    """
+    up = signal.direction == "up"
+    n = len(signal.indices)
+    when = _quarters_text([periods[i] for i in signal.indices])
+    if signal.rule == "outside_limits":
+        return f"{when} uitzonderlijk {'hoog' if up else 'laag'}: {'boven de bovengrens' if up else 'onder de ondergrens'}"
+    if signal.rule == "run":
+        return f"{n} kwartalen op rij {'hoger' if up else 'lager'} dan gemiddeld ({periods[signal.indices[0]]} t/m {periods[signal.indices[-1]]})"
+    if signal.rule == "trend":
+        return f"{n} kwartalen op rij {'gestegen' if up else 'gedaald'} ({periods[signal.indices[0]]} t/m {periods[signal.indices[-1]]})"
+    span = signal.indices[-1] - signal.indices[0] + 1
+    way = "hoger" if up else "lager"
+    if span == n:
+        return f"{n} kwartalen op rij duidelijk {way} dan gewoonlijk ({when})"
+    return f"{n} van {span} kwartalen duidelijk {way} dan gewoonlijk ({when})"
 
 
 def _available_from(bron: str, indicator_keys: tuple[str, ...]) -> str | None:

@@ -14,8 +14,10 @@ the workbook can use:
   cases with nazorg, which a shown nazorg share times the shown closed cases gives back;
 * Steunpunt: contacts total = inloop + telefonisch + chat.
 
-Four-quarter views (the funnel plots over the last year) get their own call, in which a
-sum that contains a hidden quarter is hidden as well.
+Four-quarter views (the funnel plots over the last year) get their own call,
+:func:`protect_sums`: a sum is judged on its own size, audited together with the
+published quarterly cells, so it is hidden only when it is small itself or when showing
+it would let a reader work a hidden quarterly figure back out.
 """
 
 from __future__ import annotations
@@ -48,6 +50,11 @@ class QuarterView:
     periode: str
     cells: dict[Key, Shown]
     status: dict[Key, str] = field(default_factory=dict)
+    #: The additive relations of this quarter's tables (for the four-quarter sums, whose
+    #: audit must know every equation a reader of the quarterly workbooks can use).
+    constraints: list[Constraint[Key]] = field(default_factory=list)
+    #: Keys of count cells (the rest of ``cells`` are derived measures).
+    count_keys: frozenset[Key] = frozenset()
 
     def get(self, bron: str, gtype: str, code: str, indicator: str) -> Shown:
         return self.cells.get((bron, gtype, code, indicator), _NOTHING)
@@ -139,7 +146,7 @@ def protect_quarter(df: pd.DataFrame, periode: str, catalogue: Catalogue) -> Qua
 
     derived = _derived(measures, counts, catalogue)
     cells = suppress(counts, constraints, partner=partner, also_hidden=unknown_totals, derived=derived)
-    return QuarterView(periode, cells, status)
+    return QuarterView(periode, cells, status, constraints, frozenset(counts))
 
 
 def _wij_cells(counts: dict[Key, float | None], measures: dict[Key, float | None],
@@ -189,28 +196,103 @@ def _derived(measures: dict[Key, float | None], counts: dict[Key, float | None],
     return out
 
 
+#: Why a four-quarter sum is hidden, in words for the Funnelplots sheet.
+SUM_REASON_SMALL = "het totaal over vier kwartalen is zelf 1 tot en met 4"
+SUM_REASON_UNKNOWN = "een kwartaal is door de partner als <5 aangeleverd: het totaal is niet bekend"
+
+
 def protect_sums(views: Sequence[QuarterView], units: Iterable[tuple[str, str, str]], indicators: Sequence[str],
                  totals: dict[tuple[str, str, str], list[tuple[str, str, str]]]) -> dict[Key, Shown]:
     """Disclosure control for sums over several quarters (the four-quarter funnel plots).
 
     ``units`` are (bron, gebied_type, code); ``totals`` maps a total unit to its parts.
-    A sum is missing when a quarter is missing, and hidden (``x``) when a quarter is
-    hidden: otherwise the sum minus the quarters shown in earlier workbooks gives it back.
+    Summing four quarters exists to get numbers large enough to show, so a sum is judged
+    on its own merits: ``<5`` only when the sum itself is 1..4. It must stay consistent
+    with the quarterly tables already published: a quarter hidden there must not follow
+    from ``sum - the other quarters``. So the audit runs on one system holding every
+    count cell of the quarters' own views (with their published state, ``fixed``), every
+    equation of those views, ``sum = quarter_1 + ... + quarter_n`` per unit and the
+    totals between sums. Only sums can be hidden additionally (``x``); a quarterly cell
+    keeps the state it has in its own quarter's workbook.
+
+    A sum is missing when a quarter is missing, and ``x`` when a quarter was delivered
+    by the partner as ``<5`` (its exact value is unknown to us too).
     """
-    counts: dict[Key, float | None] = {}
-    force: set[Key] = set()
+    units = list(units)
+    sources = {u[0] for u in units}
+    counts: dict[tuple, float | None] = {}
+    fixed: dict[tuple, str | None] = {}
+    constraints: list[Constraint[tuple]] = []
+    for v in views:
+        for key in sorted(v.count_keys):
+            if key[0] not in sources:
+                continue
+            cell = v.cells[key]
+            counts[(v.periode, *key)] = cell.value
+            fixed[(v.periode, *key)] = cell.reason
+        for c in v.constraints:
+            if c.total[0] in sources:
+                constraints.append(Constraint((v.periode, *c.total), tuple((v.periode, *p) for p in c.parts)))
+    unknown_sums: set[tuple] = set()
     for u in units:
         for ind in indicators:
             key = (*u, ind)
             parts = [v.get(*key) for v in views]
+            skey = ("som", *key)
             if any(p.missing for p in parts):
-                counts[key] = None
+                counts[skey] = None
                 continue
-            # A partner-suppressed quarter has no value; the sum is then hidden anyway.
-            counts[key] = float(sum(p.value or 0.0 for p in parts))
-            if any(p.hidden for p in parts):
-                force.add(key)
-    constraints = [Constraint((*t, ind), tuple((*p, ind) for p in ps))
-                   for t, ps in totals.items() for ind in indicators]
-    constraints = [c for c in constraints if c.total in counts and all(p in counts for p in c.parts)]
-    return suppress(counts, constraints, also_hidden=force)
+            if any(p.value is None for p in parts):  # a partner-suppressed quarter: the sum is not known
+                counts[skey] = None
+                unknown_sums.add(skey)
+                continue
+            counts[skey] = float(sum(p.value for p in parts))  # type: ignore[misc]
+            if _pins_hidden_quarters(parts):
+                unknown_sums.add(skey)
+            quarter_keys = tuple((v.periode, *key) for v in views)
+            if all(q in counts for q in quarter_keys):
+                constraints.append(Constraint(skey, quarter_keys))
+    for t, ps in totals.items():
+        for ind in indicators:
+            c = Constraint(("som", *t, ind), tuple(("som", *p, ind) for p in ps))
+            if c.total in counts and all(p in counts for p in c.parts):
+                constraints.append(c)
+    shown = suppress(counts, constraints, also_hidden=unknown_sums, fixed=fixed)
+    return {k[1:]: s for k, s in shown.items() if k[0] == "som"}
+
+
+def _pins_hidden_quarters(parts: Sequence[Shown]) -> bool:
+    """True when ``sum - visible quarters`` (the hidden quarters together) gives a small count away.
+
+    The linear audit catches a sum that reveals one hidden quarter exactly. Two or more
+    hidden quarters are not exact, but their total is: when that total is itself 1..4,
+    or when it pins every ``<5`` quarter in it (two quarters totalling 2 are both 1),
+    the sum is hidden as well.
+    """
+    hidden = [p for p in parts if p.hidden]
+    if len(hidden) < 2:
+        return False
+    rest = sum(p.value for p in hidden)  # type: ignore[misc]
+    if 1 <= rest <= 4:
+        return True
+    if all(p.shown == "<5" for p in hidden):
+        return rest in (len(hidden), 4 * len(hidden))
+    return False
+
+
+def sum_hidden_reason(views: Sequence[QuarterView], key: Key, cell: Shown) -> str:
+    """Why a four-quarter sum is hidden, in Dutch ("" when it is shown)."""
+    if not cell.hidden:
+        return ""
+    if cell.shown == "<5":
+        return SUM_REASON_SMALL
+    parts = [(v.periode, v.get(*key)) for v in views]
+    if any(p.hidden and p.value is None for _, p in parts):
+        return SUM_REASON_UNKNOWN
+    hidden = [q for q, p in parts if p.hidden]
+    if len(hidden) == 1:
+        return f"het afgeschermde cijfer van {hidden[0]} zou uit dit totaal terug te rekenen zijn"
+    if hidden:
+        return (f"de afgeschermde cijfers van {', '.join(hidden[:-1])} en {hidden[-1]} zouden samen uit dit "
+                "totaal terug te rekenen zijn en een <5 verraden")
+    return "anders is een afgeschermd cijfer elders terug te rekenen uit de totalen"  # via the region totals

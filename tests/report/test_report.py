@@ -26,7 +26,7 @@ from defusedxml import ElementTree as ET
 
 from etl.core.config import DataDirs
 from etl.core.reference import gemeenten, inhabitants, wijken
-from etl.core.sources import INCLUDE_DIR
+from etl.core.sources import INCLUDE_DIR, load_sources
 from etl.core.xlsx_safe import formula_cells
 from etl.report import SHEET_ORDER, build_workbook, stats
 from etl.report.catalogue import load_catalogue
@@ -203,17 +203,23 @@ def test_wij_and_vrouwenopvang_counts_equal_the_dataset(wb, dataset):
 
 def test_data_sheet_values_follow_the_dataset(wb, dataset):
     ws = wb["Data"]
-    t = table_with(ws, "periode", "indicator", "waarde")
+    t = table_with(ws, "Kwartaal", "Gebied", "Waarde", "Sleutel van de indicator")
     soort = {(i.bron, i.key): i.soort for i in load_catalogue().indicators.values()}
+    bron_of = {s.naam: s.key for s in load_sources().values()}
+    type_of = {"gemeente": "gemeente", "regio": "regio", "wijk": "wijk", "groep wijken": "wijkgroep"}
     for row in t["rows"]:
-        periode, bron, gtype, code, _, ind, _, v, status, reason, _ = row
+        periode, bron_name, gtype_nl, gebied, code, label, v, status, reason, ind, levering = row
+        bron, gtype = bron_of[bron_name], type_of[gtype_nl]
+        code = code if gtype == "gemeente" else ("regio" if gtype == "regio" else gebied)
         truth = exact(dataset, bron, gtype, code, ind)
+        assert label == load_catalogue().label(bron, ind) and levering
+        assert "_" not in status, row  # the status in words, not the dataset's code
         if isinstance(v, (int, float)):
             assert v == pytest.approx(truth), row
         elif v == "<5":
-            assert status == "suppressed_by_partner" or 1 <= truth <= 4
+            assert status.startswith("door de partner") or 1 <= truth <= 4
         elif v == "x":
-            assert reason in ("secundair", "afgeleid") or status == "suppressed_by_partner"
+            assert reason in ("secundair", "afgeleid") or status.startswith("onbekend")
         else:
             assert v == "ontbreekt" and truth is None
         if soort[(bron, ind)] == "aantal" and truth is not None and 1 <= truth <= 4:
@@ -362,6 +368,7 @@ def test_veilig_thuis_rates_intervals_and_comparison(wb, dataset):
 
 
 def test_wij_nazorg_interval_and_comparison_at_99_8(wb, dataset):
+    """One confidence level per comparison: the interval shown is the 99.8% one the verdict uses."""
     t = table_with(wb["WIJ"], "Wijk", "Nazorg-aandeel")
     city = exact(dataset, "wij", "gemeente", "GM0014", "nazorg_aandeel")
     checked = 0
@@ -371,11 +378,14 @@ def test_wij_nazorg_interval_and_comparison_at_99_8(wb, dataset):
             continue
         n = int(exact(dataset, "wij", "wijk", name, "casussen_afgesloten"))
         k = round(exact(dataset, "wij", "wijk", name, "nazorg_aandeel") * n)
-        iv = stats.wilson_interval(k, n)
+        iv = stats.wilson_interval(k, n, stats.LEVEL_WIJK)
         assert (row[8], row[9]) == pytest.approx((iv.lower, iv.upper))
         assert row[10] == stats.compare_share_to_reference(k, n, city, stats.LEVEL_WIJK)
+        expected = "vergelijkbaar" if iv.lower <= city <= iv.upper else ("hoger" if city < iv.lower else "lager")
+        assert row[10] == expected, name
         checked += 1
     assert checked >= 8
+    assert "99,8%-interval van" in t["headers"] and "95%-interval van" not in t["headers"]
 
 
 def _trend_blocks(ws) -> dict[str, dict]:
@@ -438,7 +448,7 @@ def test_funnel_positions_agree_with_stats(wb, dataset):
     t = table_with(ws, "Gemeente", "Inwoners", "Meldingen per 1.000 inwoners")
     region = exact(dataset, "veilig_thuis", "regio", "regio", "meldingen_totaal")
     ref = region / sum(inhabitants(g.code, 2024) for g in gemeenten()) * 1000
-    for name, pop, rate, position, _ in t["rows"][:-1]:  # the last row is the reference
+    for name, pop, rate, position, *_ in t["rows"][:-1]:  # the last row is the reference
         limits = stats.funnel_limits_rate(ref, [pop])[0].limits
         lo95, hi95 = limits[0.95]
         lo998, hi998 = limits[0.998]
@@ -528,11 +538,17 @@ def test_funnel_charts_point_at_units_and_limit_lines(path, wb):
     assert len(unit_tables) == len(grid_tables) == 4
     for chart, units, grid in zip(charts, unit_tables, grid_tables, strict=True):
         first, last = units["row"] + 1, units["row"] + len(units["rows"]) - 1  # minus the reference row
-        points = chart["series"][0]
-        assert points["xVal"] == _range("Funnelplots", "B", first, last)
-        assert points["yVal"] == _range("Funnelplots", "C", first, last)
+        # One series per unit, labelled with the letter in "Stip in grafiek" (the table beside the chart).
+        n = last - first + 1
+        for row, points in zip(range(first, last + 1), chart["series"][:n], strict=True):
+            assert points["xVal"] == f"'Funnelplots'!$B${row}"
+            assert points["yVal"] == f"'Funnelplots'!$C${row}"
+            assert points["tx"].replace("$", "") == f"'Funnelplots'!F{row}"
+        assert units["headers"][5] == "Stip in grafiek"
+        letters = [r[5] for r in units["rows"][:-1] if isinstance(r[2], float)]
+        assert len(set(letters)) == len(letters) and all(letters)
         g1, g2 = grid["row"] + 1, grid["row"] + len(grid["rows"])
-        lines = chart["series"][1:]
+        lines = chart["series"][n:]
         assert [s["yVal"] for s in lines] == [_range("Funnelplots", c, g1, g2) for c in "BCDEF"]
         assert {s["xVal"] for s in lines} == {_range("Funnelplots", "A", g1, g2)}
     titles = [c["title"] for c in charts]
@@ -559,6 +575,7 @@ def test_charts_use_suppressed_values(wb):
 STRUCTURAL_HEADERS = {
     "Gemeente", "Gemeente van herkomst", "Wijk", "Gebied", "Kenmerk", "Waarde", "Inwoners", "Noordelijk",
     "95%-interval van", "95%-interval tot", "Vergeleken met regio (95%)", "Vergeleken met stad (99,8%)", "Opmerking",
+    "99,8%-interval van", "99,8%-interval tot",
     "Toelichting",
 }
 
@@ -569,8 +586,8 @@ def test_definities_lists_every_indicator_in_the_workbook(wb):
     assert all(r[3] and r[5] for r in t["rows"])  # a definition and a suppression rule for each
     cat = load_catalogue()
     assert {i.label for i in cat.shown()} <= defined
-    for row in table_with(wb["Data"], "indicator", "omschrijving")["rows"]:
-        assert row[6] in defined, row
+    for row in table_with(wb["Data"], "Indicator", "Sleutel van de indicator")["rows"]:
+        assert row[5] in defined, row
     for row in table_with(wb["Samenvatting"], "Kernindicator")["rows"]:
         assert row[0] in defined or row[0].startswith("Actielijn ")
     for name in ("Veilig Thuis", "WIJ", "Vrouwenopvang"):
@@ -591,17 +608,24 @@ def test_voorblad_lists_deliveries_and_missing_plainly(wb, dirs):
     ws = wb["Voorblad"]
     text = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
     assert "05-01-2025 06:00" in text
-    t = table_with(ws, "Bron", "Bestand", "Ontvangen op")
+    t = table_with(ws, "Bron", "Bestand", "Ontvangen op", "Vervangt", "Volledig?")
     assert {r[0] for r in t["rows"]} == {"Veilig Thuis Groningen", "WIJ Groningen", "Vrouwenopvang"}
-    assert all(len(r[3]) == 12 and r[4] == "ja" for r in t["rows"])
+    assert all(r[3] == "ja" and r[5] == "compleet" for r in t["rows"])
+    assert all(re.fullmatch(r"\d\d-\d\d-\d{4} \d\d:\d\d", r[2]) for r in t["rows"])
     assert any("Alle verwachte leveringen" in s for s in text)
+    # Hashes and delivery ids are for the Data sheet, not for policy staff.
+    with sqlite3.connect(dirs.db_path) as conn:
+        ids = {i for (i,) in conn.execute("SELECT levering_id FROM deliveries")}
+        hashes = {h[:12] for (h,) in conn.execute("SELECT sha256 FROM deliveries")}
+    assert not [s for s in text if s in ids or any(h in s for h in hashes)]
 
 
 def test_datakwaliteit_reports_checks_and_partner_suppression(wb):
     t = table_with(wb["Datakwaliteit"], "Bron", "Controles uitgevoerd")
+    assert "Mislukt" not in t["headers"]  # one column for the checks that failed, not "0" beside "geen"
     vt = next(r for r in t["rows"] if r[0] == "Veilig Thuis Groningen")
-    assert vt[4] == vt[5] and vt[4] > 10 and vt[6] == 0
-    assert vt[9] == 1  # Pekela's ouderenmishandeling, delivered as <5
+    assert vt[4] == vt[5] and vt[4] > 10 and vt[6] == "geen"
+    assert vt[8] == 1  # Pekela's ouderenmishandeling, delivered as <5
     partner = table_with(wb["Datakwaliteit"], "Bron", "Gebied", "Indicator")
     assert partner["rows"] == [["Veilig Thuis Groningen", "Pekela", "Meldingen ouderenmishandeling"]]
 
@@ -716,3 +740,77 @@ def test_every_delivered_column_has_a_definition():
                 assert cat.get(src.key, col.name).definitie, (src.key, col.name)
             for share in sheet.shares:
                 assert cat.get(src.key, share.indicator).soort == "aandeel"
+
+
+# --------------------------------------------------------------------------- issue 13: readers' findings
+
+
+def _chart_parts(path: Path, sheet_index: int) -> list:
+    """Chart XML roots of one sheet, in anchor order (sheet_index: position in the workbook)."""
+    with zipfile.ZipFile(path) as zf:
+        rel = ET.fromstring(zf.read(f"xl/worksheets/_rels/sheet{sheet_index}.xml.rels"))
+        drawing = next(r.get("Target") for r in rel if "drawing" in r.get("Type"))
+        name = drawing.rsplit("/", 1)[1]
+        drel = ET.fromstring(zf.read(f"xl/drawings/_rels/{name}.rels"))
+        charts = [r.get("Target").rsplit("/", 1)[1] for r in drel]
+        return [ET.fromstring(zf.read(f"xl/charts/{c}")) for c in charts]
+
+
+def test_trend_charts_mark_only_the_points_of_the_signal_in_plain_words(path, wb):
+    ws = wb["Trends"]
+    blocks = _trend_blocks(ws)
+    roots = _chart_parts(path, SHEET_ORDER.index("Trends") + 1)
+    marked_any = False
+    for root, (key, block) in zip(roots, blocks.items(), strict=True):
+        values = [r[1] if isinstance(r[1], (int, float)) else None for r in block["rows"]]
+        res = stats.xmr(values)
+        latest = res.latest_index
+        relevant = res.signals_involving(latest) if latest is not None and res.has_limits else ()
+        expected = sorted({i for s in relevant for i in s.indices})
+        first = root.find(".//c:lineChart/c:ser", NS)
+        marked = sorted(int(p.find("c:idx", NS).get("val")) for p in first.findall("c:dPt", NS))
+        assert marked == expected, key
+        notes = [i for i, r in enumerate(block["rows"]) if r[2] and str(r[2]).startswith("signaal")]
+        assert notes == expected, key
+        marked_any |= bool(marked)
+    assert marked_any
+    text = " ".join(str(c.value) for row in ws.iter_rows() for c in row if isinstance(c.value, str))
+    text += " ".join(str(c.value) for row in wb["Samenvatting"].iter_rows() for c in row if isinstance(c.value, str))
+    for jargon in ("sigma", "procesgrens", "XmR", "Centrale lijn"):
+        assert jargon not in text, jargon
+    assert re.search(r"\d kwartalen op rij duidelijk (hoger|lager) dan gewoonlijk", text)
+
+
+def test_percentage_axes_whole_percent_never_above_100(path):
+    for sheet in ("Trends", "Funnelplots"):
+        for root in _chart_parts(path, SHEET_ORDER.index(sheet) + 1):
+            for ax in root.findall(".//c:valAx", NS):
+                fmt = ax.find("c:numFmt", NS)
+                if fmt is None or "%" not in fmt.get("formatCode"):
+                    continue
+                assert fmt.get("formatCode") == "0%", sheet
+                top = ax.find("c:scaling/c:max", NS)
+                low = ax.find("c:scaling/c:min", NS)
+                assert top is not None and float(top.get("val")) <= 1.0, sheet
+                assert low is not None and float(low.get("val")) >= 0.0, sheet
+
+
+def test_data_sheet_explains_the_afscherming_codes(wb):
+    ws = wb["Data"]
+    legend = " ".join(str(ws.cell(r, 1).value) for r in range(1, 6) if ws.cell(r, 1).value)
+    for code in ("primair", "partner", "secundair", "afgeleid"):
+        assert f"{code} = " in legend, code
+    t = table_with(ws, "Kwartaal", "Gebied", "Waarde")
+    assert not [h for h in t["headers"] if "_" in h]
+    used = {r[8] for r in t["rows"] if r[8]}
+    assert used and used <= {"primair", "partner", "secundair", "afgeleid"}
+
+
+def test_four_quarter_funnel_says_why_a_wijk_is_still_hidden(wb):
+    ws = wb["Funnelplots"]
+    units = [t for t in tables(ws) if t["headers"][0] == "Wijk"][-1]  # 2024Q1–2024Q4
+    hidden = [r for r in units["rows"][:-1] if r[3] == "afgeschermd"]
+    shown = [r for r in units["rows"][:-1] if isinstance(r[2], float)]
+    assert len(shown) >= 9
+    for r in hidden:
+        assert r[4] and "terug te rekenen" in r[4] or "zelf 1 tot en met 4" in r[4], r

@@ -6,11 +6,32 @@ from openpyxl.workbook import Workbook
 
 from etl.core.problems import format_rows
 from etl.core.quarters import label_nl
-from etl.report.context import ReportContext, local_time
+from etl.report.context import ReportContext, local_time, problem_cells
 from etl.report.sheets.common import paragraph, section
 from etl.report.style import SheetWriter
 
 TITLE = "Datakwaliteit"
+
+
+def _first(d: dict, *names: str):
+    """The first of ``names`` present in ``d`` (the validation summary may get Dutch keys)."""
+    for n in names:
+        if n in d:
+            return d[n]
+    return None
+
+
+def failed_text(failed: list) -> str:
+    """One column: ``geen``, or the number and the checks (never ``0`` beside ``geen``)."""
+    if not failed:
+        return "geen"
+    return f"{len(failed)}: " + "; ".join(str(f) for f in failed)
+
+
+def _cells_text(cells: list[str], limit: int = 12) -> str:
+    if len(cells) <= limit:
+        return ", ".join(cells)
+    return ", ".join(cells[:limit]) + f" en nog {len(cells) - limit}"
 
 
 def write(wb: Workbook, ctx: ReportContext) -> None:
@@ -22,17 +43,18 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
     header_row = r
     q = ctx.dataset
     partner_rows = q[(q["status"] == "suppressed_by_partner") & (q["gebied_type"] != "regio")]
-    w.header(r, ["Bron", "Bestand", "Ontvangen op", "Gebruikt", "Controles uitgevoerd", "Geslaagd", "Mislukt",
-                 "Mislukte controles", "Geaccepteerde waarschuwingen", "Door partner afgeschermde cellen"])
+    w.header(r, ["Bron", "Bestand", "Ontvangen op", "Gebruikt", "Controles uitgevoerd", "Geslaagd",
+                 "Niet geslaagde controles", "Waarschuwingen", "Door partner afgeschermde cellen"])
     r += 1
     for d in ctx.deliveries:
         v = d.validatie or {}
-        failed = v.get("failed") or []
+        failed = _first(v, "failed", "niet_geslaagd", "mislukt") or []
         n_partner = int((partner_rows["levering_id"] == d.levering_id).sum()) if d.actueel else None
         w.row(r, [(ctx.source_name(d.bron), "tekst"), (d.bestandsnaam, "tekst"), (local_time(d.ontvangen_op), "tekst"),
                   ("ja" if d.actueel else "nee (vervangen)", "tekst"),
-                  (v.get("evaluated"), "metagetal"), (v.get("passed"), "metagetal"), (len(failed), "metagetal"),
-                  ("; ".join(failed) if failed else "geen", "tekst_wrap"),
+                  (_first(v, "evaluated", "uitgevoerd"), "metagetal"), (_first(v, "passed", "geslaagd"), "metagetal"),
+                  # Centred when "geen", so it does not read as one with the count beside it.
+                  (failed_text(failed), "vergelijk_gelijk" if not failed else "tekst_wrap"),
                   (len(d.warnings), "metagetal"), (n_partner, "metagetal")])
         r += 1
     for bron in ctx.missing_sources:
@@ -40,15 +62,15 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
         r += 1
 
     r = section(w, r + 1, "Geaccepteerde waarschuwingen", last_col=10)
-    w.header(r, ["Bron", "Code", "Melding", "Tabblad", "Kolom", "Rijen (Excel)"])
+    w.header(r, ["Bron", "Melding", "Tabblad", "Kolom", "Cellen", "Rijen (Excel)"])
     r += 1
     any_warning = False
     for d in ctx.current_deliveries:
         for p in d.warnings:
             any_warning = True
-            w.row(r, [(ctx.source_name(d.bron), "tekst"), (p.get("code", ""), "tekst"),
-                      (p.get("message", ""), "tekst_wrap"), (p.get("sheet") or "", "tekst"),
-                      (p.get("column") or "", "tekst"), (format_rows(p.get("rows") or []), "tekst_wrap")])
+            w.row(r, [(ctx.source_name(d.bron), "tekst_wrap"), (p.get("message", ""), "tekst_wrap"),
+                      (p.get("sheet") or "", "tekst_wrap"), (p.get("column") or "", "tekst_wrap"),
+                      (_cells_text(problem_cells(p)), "tekst_wrap"), (format_rows(p.get("rows") or []), "tekst_wrap")])
             r += 1
     if not any_warning:
         w.put(r, 1, "Geen waarschuwingen bij de gebruikte leveringen.", "tekst", measure=False)
@@ -69,8 +91,9 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
     paragraph(w, r, "Een door de partner afgeschermde cel telt niet mee in het regiototaal van die indicator: dat totaal "
                     "staat als x. Getallen op dit tabblad tellen controles en cellen, geen personen.",
               last_col=8, style="notitie_wrap", chars_per_line=150)
-    w.fix_width(2, 34)
-    w.fix_width(3, 40)
-    w.fix_width(8, 40)
+    w.fix_width(1, 22)
+    w.fix_width(2, 40)
+    w.fix_width(3, 16)
+    w.fix_width(7, 34)
     w.fix_width(6, 18)
     w.finish(freeze=f"A{header_row + 1}", title_rows=f"1:{header_row}")

@@ -14,12 +14,22 @@ from etl.report.charts import funnel_chart
 from etl.report.context import ReportContext
 from etl.report.funnels import Funnel
 from etl.report.sheets.common import paragraph, put_number, section
-from etl.report.style import FMT_DEC1, FMT_PCT, SheetWriter, hidden_style, page_break_before
+from etl.report.style import FMT_DEC1, FMT_PCT, SheetWriter, page_break_before
 
 TITLE = "Funnelplots"
-CHART_COL = "H"
+CHART_COL = "G"
 GRID_HEADERS = ("Referentie", "95% onder", "95% boven", "99,8% onder", "99,8% boven")
 CHART_ROWS = 24
+COL_NUMBER = 6           # "Stip in grafiek": the label of each dot
+
+
+def point_label(number: int) -> str:
+    """A, B, ..., Z, AA, ...: the label of the n-th unit's dot."""
+    text = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        text = chr(65 + rest) + text
+    return text
 
 
 def write(wb: Workbook, ctx: ReportContext, funnels: list[Funnel]) -> list[dict]:
@@ -32,8 +42,9 @@ def write(wb: Workbook, ctx: ReportContext, funnels: list[Funnel]) -> list[dict]
     ws = wb.create_sheet(TITLE)
     w = SheetWriter(ws)
     r = w.title(f"Funnelplots — {label_nl(ctx.periode)}",
-                "Elke stip is een gemeente of wijk. Binnen de lijnen: verschil met de regio (stad) past bij toeval. "
-                "Buiten de 99,8%-lijnen: duidelijk afwijkend. Hoger is niet per se slechter.")
+                "Elke stip is een gemeente of wijk; de letter bij de stip staat in de tabel (Stip in grafiek). Binnen "
+                "de lijnen: verschil met de regio (stad) past bij toeval. Buiten de 99,8%-lijnen: duidelijk afwijkend. "
+                "Hoger is niet per se slechter.")
     layout: list[dict] = []
     for i, f in enumerate(funnels):
         kind = "pct" if f.kind == "share" else "dec1"
@@ -48,18 +59,24 @@ def write(wb: Workbook, ctx: ReportContext, funnels: list[Funnel]) -> list[dict]
             w.put(r, 1, f.note, "notitie", measure=False)
             r += 1
         unit_header = r
-        w.header(r, ["Gemeente" if f.kind == "rate" else "Wijk", f.x_label, f.y_label, "Positie", "Opmerking"])
+        w.header(r, ["Gemeente" if f.kind == "rate" else "Wijk", f.x_label, f.y_label, "Positie", "Opmerking",
+                     "Stip in grafiek"])
         r += 1
         first_unit = r
-        for u in f.units:
+        for number, u in enumerate(f.units, start=1):
             w.put(r, 1, u.naam, "tekst")
+            # The dot's label in the chart: a letter is short where dots cluster, and is no count.
+            w.put(r, COL_NUMBER, point_label(number) if u.value is not None else "", "vergelijk_gelijk")
             put_number(w, r, 2, u.size, "count", empty="ontbreekt")
             if u.value is not None:
                 put_number(w, r, 3, u.value, kind)
                 w.put(r, 5, None, "tekst")
             else:
                 w.put(r, 3, None, kind)
-                w.put(r, 5, f"{u.shown} (afgeschermd)" if isinstance(u.shown, str) else "ontbreekt", hidden_style())
+                text = f"{u.shown} (afgeschermd)" if isinstance(u.shown, str) else "ontbreekt"
+                if u.reason:
+                    text = f"{u.shown}: {u.reason}"
+                w.put(r, 5, text, "notitie_wrap")
             w.put(r, 4, u.position, "vergelijk_gelijk" if u.position.startswith(("binnen", "afgeschermd", "ontbreekt", "–"))
                   else "vergelijk_hoger")
             r += 1
@@ -69,6 +86,7 @@ def write(wb: Workbook, ctx: ReportContext, funnels: list[Funnel]) -> list[dict]
         put_number(w, r, 3, f.reference, kind, "tot", empty="ontbreekt")
         w.put(r, 4, None, "label_tot")
         w.put(r, 5, None, "label_tot")
+        w.put(r, COL_NUMBER, None, "label_tot")
         layout.append({"key": f.key, "start": start, "unit_rows": (first_unit, last_unit), "unit_header": unit_header})
         r = max(r + 2, start + CHART_ROWS + 1)
     print_end = r - 1
@@ -106,17 +124,18 @@ def write(wb: Workbook, ctx: ReportContext, funnels: list[Funnel]) -> list[dict]
                 unit_title="Gemeenten" if f.kind == "rate" else "Wijken",
                 grid_x_col=1, grid_cols={"Regio" if f.kind == "rate" else "Stad": 2, "95% onder": 3,
                                          "95% boven": 4, "99,8% onder": 5, "99,8% boven": 6},
-                grid_first=first_grid, grid_last=info["grid_rows"][1], log_x=f.kind == "rate")
+                grid_first=first_grid, grid_last=info["grid_rows"][1], log_x=f.kind == "rate",
+                unit_name_col=COL_NUMBER, y_range=(0.0, 1.0) if f.kind == "share" else None)
             ws.add_chart(chart, f"{CHART_COL}{info['start']}")
             info["chart"] = True
         else:
-            w.put(info["start"] + 1, 8, "Geen grafiek: te weinig zichtbare gegevens.", "notitie", measure=False)
+            w.put(info["start"] + 1, 7, "Geen grafiek: te weinig zichtbare gegevens.", "notitie", measure=False)
             info["chart"] = False
     w.fix_width(1, 22)
     w.fix_width(2, 14)
     w.fix_width(3, 14)
     w.fix_width(4, 19)
-    w.fix_width(5, 19)
+    w.fix_width(5, 34)
     w.fix_width(6, 12)
     w.finish(freeze=None, title_rows="1:3")
     ws.print_area = f"A1:R{print_end}"

@@ -23,7 +23,7 @@ VERDICT_STYLE = {
 
 EXPLAIN = (
     "Oordeel: 'verbetering' of 'aandachtspunt' alleen als de trend over acht kwartalen een signaal geeft "
-    "(XmR-regelkaart, zie Definities) waar het laatste kwartaal deel van uitmaakt, in de gewenste of juist de "
+    "(regelkaart, zie Trends en Definities) waar het laatste kwartaal deel van uitmaakt, in de gewenste of juist de "
     "ongewenste richting. 'Signaal' = echte verandering bij een indicator zonder gewenste richting. "
     "'Geen significante verandering' = de schommeling past bij toeval, ook als het getal hoger of lager is dan vorig kwartaal.",
     "Met minder dan 12 kwartalen zijn de grenzen voorlopig. Cijfers op minder dan 10 gebeurtenissen zijn een indicatie. "
@@ -43,10 +43,24 @@ def _value(w: SheetWriter, row: int, col: int, p: Point | None, soort: str) -> N
         w.put(row, col, p.value, KIND_FORMAT[soort])
 
 
-def notes(k: KeyFigure) -> str:
+def warning_note(ctx: ReportContext, k: KeyFigure) -> str:
+    """Why a key figure is ``ontbreekt`` when a warning on its delivery made it so ("" otherwise)."""
+    cur = k.current
+    if cur.value is not None or cur.shown is not None or cur.note not in ("", MISSING_TEXT):
+        return ""
+    inputs = (k.spec.indicator, k.spec.teller, k.indicator.teller, k.indicator.noemer, *(k.spec.delen or ()))
+    for name in inputs:
+        if name and (note := ctx.warning_note(k.spec.bron, name)):
+            return note
+    return ""
+
+
+def notes(k: KeyFigure, ctx: ReportContext | None = None) -> str:
     parts = []
     if k.current.few_events:
         parts.append("minder dan 10: indicatie")
+    if ctx is not None and (why := warning_note(ctx, k)):
+        parts.append(why)
     if k.current.note and k.current.note != MISSING_TEXT:
         parts.append(k.current.note)
     if k.limits_note:
@@ -63,7 +77,7 @@ def write(wb: Workbook, ctx: ReportContext, figures: list[KeyFigure]) -> None:
     header_row = r
     headers = HEADERS_FIXED + [f"{ctx.periode}", "95%-interval van", "95%-interval tot",
                                f"Vorig kwartaal ({ctx.previous})", f"Vorig jaar ({ctx.last_year})",
-                               "Gewenste richting", "Trendsignaal (XmR)", "Oordeel", "Toelichting"]
+                               "Gewenste richting", "Trendsignaal", "Oordeel", "Toelichting"]
     w.header(r, headers)
     r += 1
     by_line: dict[int, list[KeyFigure]] = {}
@@ -91,7 +105,7 @@ def write(wb: Workbook, ctx: ReportContext, figures: list[KeyFigure]) -> None:
             w.put(r, 9, ctx.catalogue.richtingen[k.spec.richting], "tekst_wrap")
             w.put(r, 10, k.signal_text, "tekst_wrap")
             w.put(r, 11, k.verdict, VERDICT_STYLE.get(k.verdict, "tekst"))
-            w.put(r, 12, notes(k), "notitie_wrap")
+            w.put(r, 12, notes(k, ctx), "notitie_wrap")
             r += 1
     r += 1
     for text in EXPLAIN:

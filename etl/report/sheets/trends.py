@@ -1,4 +1,4 @@
-"""Trends: eight quarters per key indicator, with the XmR centre line and process limits as a chart.
+"""Trends: eight quarters per key indicator, with the average and the limits of ordinary variation (XmR).
 
 Each block is a small table (the chart's source, so the chart shows exactly the table)
 and a native line chart next to it. A hidden or missing quarter is an empty value
@@ -10,7 +10,7 @@ from __future__ import annotations
 from openpyxl.workbook import Workbook
 
 from etl.core.quarters import label_nl
-from etl.report.charts import xmr_chart
+from etl.report.charts import share_axis_range, xmr_chart
 from etl.report.context import ReportContext
 from etl.report.keyfigures import KeyFigure
 from etl.report.sheets.common import UNIT_TEXT, put_number
@@ -30,7 +30,7 @@ TITLE = "Trends"
 BLOCK_ROWS = 17          # rows per indicator: title, header, 8 quarters, room for the chart
 CHART_COL = "I"
 PER_PAGE = 2             # blocks per printed page
-HEADERS = ["Kwartaal", "Waarde", "Opmerking", "Centrale lijn", "Bovengrens", "Ondergrens"]
+HEADERS = ["Kwartaal", "Waarde", "Opmerking", "Gemiddelde", "Bovengrens", "Ondergrens"]
 AXIS_FORMAT = {"count": FMT_COUNT, "dec1": FMT_DEC1, "pct": FMT_PCT}
 
 # Where each block's table sits (used by the tests to check the chart references).
@@ -44,13 +44,23 @@ def _clip(v: float | None, soort: str) -> float | None:
     return min(v, 1.0) if soort == "aandeel" else v
 
 
+def _share_range(k: KeyFigure) -> tuple[float, float]:
+    """A percentage axis around the values and limits drawn, within 0-100 %."""
+    res = k.xmr
+    drawn = [p.value for p in k.points]
+    if res.has_limits:
+        drawn += [_clip(res.upper_process_limit, "aandeel"), _clip(res.lower_process_limit, "aandeel")]
+    return share_axis_range(drawn)
+
+
 def write(wb: Workbook, ctx: ReportContext, figures: list[KeyFigure]) -> list[tuple[str, int]]:
     """Write the sheet; returns (key indicator id, header row) per block."""
     ws = wb.create_sheet(TITLE)
     w = SheetWriter(ws)
     r = w.title(f"Trends over acht kwartalen — t/m {label_nl(ctx.periode)}",
-                "Per kernindicator: de waarde per kwartaal, het gemiddelde (centrale lijn) en de grenzen voor gewone "
-                "schommeling (XmR). Een punt buiten de grenzen of een lange reeks aan één kant is een signaal.")
+                "Per kernindicator: de waarde per kwartaal, het gemiddelde en de boven- en ondergrens van gewone "
+                "schommeling. Een kwartaal buiten die grenzen, kwartalen op rij duidelijk hoger of lager dan gewoonlijk, "
+                "of een lange reeks aan één kant is een signaal; die kwartalen zijn in de grafiek oranje gemarkeerd.")
     blocks: list[tuple[str, int]] = []
     for i, k in enumerate(figures):
         if i and i % PER_PAGE == 0:
@@ -68,12 +78,13 @@ def write(wb: Workbook, ctx: ReportContext, figures: list[KeyFigure]) -> list[tu
         w.header(r, HEADERS)
         first = r + 1
         res = k.xmr
+        marked = set(k.signal_points)
         for i, p in enumerate(k.points):
             row = first + i
             w.put(row, COL_QUARTER, p.periode, "tekst")
             if p.value is not None:
                 w.put(row, COL_VALUE, p.value, value_fmt)
-                w.put(row, COL_NOTE, "signaal" if i in res.signal_indices else "", "notitie")
+                w.put(row, COL_NOTE, "signaal (oranje in de grafiek)" if i in marked else "", "notitie")
             else:
                 w.put(row, COL_VALUE, None, value_fmt)
                 reason = p.note or (f"{p.shown} (afgeschermd)" if p.shown is not None else MISSING_TEXT)
@@ -91,7 +102,8 @@ def write(wb: Workbook, ctx: ReportContext, figures: list[KeyFigure]) -> list[tu
         chart = xmr_chart(ws, chart_title=f"{k.indicator.label} ({gebied})", y_title=UNIT_TEXT[soort],
                           y_format=AXIS_FORMAT[value_fmt], cat_col=COL_QUARTER, value_col=COL_VALUE,
                           centre_col=COL_CENTRE, upper_col=COL_UPPER, lower_col=COL_LOWER,
-                          header_row=header_row, first_row=first, last_row=last)
+                          header_row=header_row, first_row=first, last_row=last,
+                          signal_points=k.signal_points, y_range=_share_range(k) if soort == "aandeel" else None)
         ws.add_chart(chart, f"{CHART_COL}{header_row - 1}")
         blocks.append((k.spec.id, header_row))
         r = header_row - 1 + BLOCK_ROWS

@@ -5,7 +5,7 @@ from __future__ import annotations
 from openpyxl.workbook import Workbook
 
 from etl.core.quarters import label_nl
-from etl.report.context import ReportContext, local_time
+from etl.report.context import DeliveryInfo, ReportContext, local_time
 from etl.report.disclosure import PRIMARY_TEXT, SECONDARY_TEXT
 from etl.report.sheets.common import paragraph, section
 from etl.report.style import MISSING_TEXT, SheetWriter
@@ -41,6 +41,49 @@ GUIDE = (
 )
 
 
+def used_text(ctx: ReportContext, d: DeliveryInfo) -> str:
+    if d.actueel:
+        return "ja"
+    by = next((x for x in ctx.deliveries if x.levering_id == d.vervangen_door), None)
+    return f"nee, vervangen door de levering van {local_time(by.ontvangen_op)}" if by else "nee, vervangen"
+
+
+def replaces_text(ctx: ReportContext, d: DeliveryInfo) -> str:
+    """``vervangt de levering van 03-01-2025 10:12`` (what a reader needs instead of ids)."""
+    earlier = [x for x in ctx.deliveries if x.vervangen_door == d.levering_id]
+    if not earlier:
+        return ""
+    return "vervangt de levering van " + ", ".join(local_time(x.ontvangen_op) for x in earlier)
+
+
+def completeness_text(ctx: ReportContext, d: DeliveryInfo) -> str:
+    if not d.actueel:
+        return ""
+    n = len(d.warnings)
+    if not n:
+        return "compleet"
+    unknown = ctx.unknown_by_warning.get(d.bron, {})
+    text = f"aangenomen met {n} {'waarschuwing' if n == 1 else 'waarschuwingen'}"
+    return text + ("; daardoor is een deel onbekend (zie hieronder)" if unknown else "; alle cijfers bekend")
+
+
+def _areas(names: list[str]) -> str:
+    names = list(dict.fromkeys(names))
+    if len(names) <= 3:
+        return ", ".join(names)
+    return f"{', '.join(names[:3])} en nog {len(names) - 3}"
+
+
+def warning_sentence(ctx: ReportContext, bron: str, unknown: dict[str, list[str]]) -> str:
+    """``WIJ Groningen: aangenomen met 2 waarschuwingen. Daardoor onbekend: Kinderen betrokken (...)``."""
+    d = ctx.delivery_for(bron)
+    n = len(d.warnings) if d else 0
+    parts = [f"{ctx.catalogue.label(bron, ind)} ({_areas(areas)})" for ind, areas in unknown.items()]
+    return (f"{ctx.source_name(bron)}: aangenomen met {n} {'waarschuwing' if n == 1 else 'waarschuwingen'} "
+            f"(zie Datakwaliteit). Daardoor staat als '{MISSING_TEXT}': "
+            + "; ".join(parts) + ".")
+
+
 def write(wb: Workbook, ctx: ReportContext) -> None:
     ws = wb.create_sheet(TITLE)
     w = SheetWriter(ws)
@@ -56,23 +99,24 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
         r += 1
 
     r = section(w, r + 1, "Gebruikte leveringen", last_col=6)
-    w.header(r, ["Bron", "Bestand", "Ontvangen op", "Inhoud (hash, eerste 12 tekens)", "Gebruikt?", "Levering"])
+    w.header(r, ["Bron", "Bestand", "Ontvangen op", "Gebruikt?", "Vervangt", "Volledig?"])
     r += 1
     if not ctx.deliveries:
         w.put(r, 1, "Geen enkele levering voor dit kwartaal.", "tekst")
         r += 1
     for d in ctx.deliveries:
-        if d.actueel:
-            used = "ja"
-        else:
-            by = next((x for x in ctx.deliveries if x.levering_id == d.vervangen_door), None)
-            used = f"nee, vervangen door levering van {local_time(by.ontvangen_op)}" if by else "nee, vervangen"
-        w.row(r, [(ctx.source_name(d.bron), "tekst"), (d.bestandsnaam, "tekst"), (local_time(d.ontvangen_op), "tekst"),
-                  (d.hash_prefix, "tekst"), (used, "tekst"), (d.levering_id, "notitie")])
+        w.row(r, [(ctx.source_name(d.bron), "tekst_wrap"), (d.bestandsnaam, "tekst_wrap"),
+                  (local_time(d.ontvangen_op), "tekst"), (used_text(ctx, d), "tekst_wrap"),
+                  (replaces_text(ctx, d), "tekst_wrap"), (completeness_text(ctx, d), "tekst_wrap")])
         r += 1
+    r += 1
+    w.put(r, 1, "Het kenmerk van elke levering staat in het tabblad Data (kolom 'Kenmerk van de levering').",
+          "notitie", measure=False)
+    r += 1
 
-    r = section(w, r + 1, "Ontbrekende leveringen", last_col=6)
-    if not ctx.missing_sources and not ctx.missing_parts:
+    r = section(w, r + 1, "Volledigheid", last_col=6)
+    warned = {b: u for b, u in ctx.unknown_by_warning.items() if u}
+    if not ctx.missing_sources and not ctx.missing_parts and not warned:
         w.put(r, 1, "Alle verwachte leveringen (drie partners) zijn binnen en compleet.", "tekst", measure=False)
         r += 1
     for bron in ctx.missing_sources:
@@ -82,6 +126,8 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
     for line in ctx.missing_parts:
         w.put(r, 1, line, "tekst", measure=False)
         r += 1
+    for bron, unknown in warned.items():
+        r = paragraph(w, r, warning_sentence(ctx, bron, unknown), last_col=6, chars_per_line=125)
 
     r = section(w, r + 1, "Leeswijzer", last_col=6)
     for text in GUIDE:
@@ -98,7 +144,7 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
     w.fix_width(1, 24)
     w.fix_width(2, 36)
     w.fix_width(3, 17)
-    w.fix_width(4, 17)
-    w.fix_width(5, 34)
-    w.fix_width(6, 40)
+    w.fix_width(4, 28)
+    w.fix_width(5, 28)
+    w.fix_width(6, 34)
     w.finish(freeze=None, title_rows=None)

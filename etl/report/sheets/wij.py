@@ -2,7 +2,9 @@
 
 Northern districts (the action plan's focus, ``include/wijken.csv``) come first with
 their own subtotal; wijken are compared with the city at 99.8% because fourteen
-wijken compared at 95% would flag one by chance about every other quarter.
+wijken compared at 95% would flag one by chance about every other quarter. The interval
+shown beside the share is the 99.8% one the verdict uses, so "vergelijkbaar" never
+stands next to an interval that excludes the city value.
 """
 
 from __future__ import annotations
@@ -20,21 +22,23 @@ from etl.report.style import NOT_APPLICABLE, hidden_style, text_style
 TITLE = "WIJ"
 BRON = "wij"
 COUNTS_A = ("casussen_nieuw", "casussen_actief", "casussen_afgesloten")
+LEVEL_TEXT = "99,8%"  # stats.LEVEL_WIJK as a reader writes it
 COUNTS_B = ("doorverwezen_veilig_thuis", "kinderen_betrokken", "groepsaanbod_groepen", "groepsaanbod_deelnemers")
 
 
 def write(wb: Workbook, ctx: ReportContext) -> None:
     w, r = source_sheet(wb, ctx, TITLE, BRON, f"WIJ Groningen per wijk — {label_nl(ctx.periode)}",
                         "Casussen huiselijk geweld in de stad Groningen. Noordelijke wijken (focus van het actieplan) eerst, "
-                        "met subtotaal. Nazorg-aandeel met 95%-interval; vergeleken met de stad op 99,8%.",
+                        "met subtotaal. Nazorg-aandeel met 99,8%-interval: hetzelfde interval waarmee de wijk met de "
+                        "stad wordt vergeleken ('hoger'/'lager' = het stadscijfer ligt buiten dat interval).",
                         "WIJ")
     cat = ctx.catalogue
     view = ctx.view
     header_row = r
     headers = ["Wijk", "Noordelijk", *[cat.label(BRON, c) for c in COUNTS_A],
                cat.label(BRON, "duur_mediaan_dagen"), cat.label(BRON, "duur_p90_dagen"),
-               cat.label(BRON, "nazorg_aandeel"), "95%-interval van", "95%-interval tot",
-               "Vergeleken met stad (99,8%)", *[cat.label(BRON, c) for c in COUNTS_B]]
+               cat.label(BRON, "nazorg_aandeel"), f"{LEVEL_TEXT}-interval van", f"{LEVEL_TEXT}-interval tot",
+               f"Vergeleken met stad ({LEVEL_TEXT})", *[cat.label(BRON, c) for c in COUNTS_B]]
     w.header(r, headers)
     r += 1
     has_groups = view.get(BRON, *CITY, "groepsaanbod_groepen").value is not None or any(
@@ -65,7 +69,8 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
         k = view.get(BRON, gtype, code, "nazorg_aantal").visible
         n = view.get(BRON, gtype, code, "casussen_afgesloten").visible
         if share.visible is not None and k is not None and n:
-            iv = stats.wilson_interval(int(k), int(n))
+            # The interval shown is the one the verdict uses (one level per comparison).
+            iv = stats.wilson_interval(int(k), int(n), stats.LEVEL_WIJK)
             put_number(w, r, col + 1, iv.lower, "pct", kind)
             put_number(w, r, col + 2, iv.upper, "pct", kind)
             if gtype == "gemeente":
