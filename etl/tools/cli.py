@@ -6,6 +6,8 @@
     python -m etl samples --out DIR           synthetic partner workbooks
     python -m etl suites [--check]            (re)generate expectations/*.json and docs/aanleverformat.md
     python -m etl template --source wij       a blank partner template
+    python -m etl herkomst --quarter 2024Q4 --indicator meldingen_totaal --gebied GM1895 [--json]
+                                              where a figure came from: file, sheet, cells, rows
 """
 
 from __future__ import annotations
@@ -94,6 +96,21 @@ def cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_herkomst(args: argparse.Namespace) -> int:
+    from etl.tools.herkomst import NotFound, render, trace
+
+    try:
+        node = trace(args.quarter, args.indicator, args.gebied, args.bron, intern=args.intern)
+    except NotFound as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(node, indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.write(render(node))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     p = argparse.ArgumentParser(prog="python -m etl", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -117,5 +134,14 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--source", choices=SOURCES, required=True)
     t.add_argument("--out")
     t.set_defaults(func=cmd_template)
+    h = sub.add_parser("herkomst", help="where a figure came from: file, sheet, cells or rows (Dutch, or --json)")
+    h.add_argument("--quarter", type=_quarter, required=True)
+    h.add_argument("--indicator", required=True)
+    h.add_argument("--gebied", required=True, help="regio, a municipality (GM0014 or name) or a WIJ wijk")
+    h.add_argument("--bron", choices=SOURCES, help="only needed when two sources report the indicator")
+    h.add_argument("--json", action="store_true", help="the chain as JSON")
+    h.add_argument("--intern", action="store_true",
+                   help="also what disclosure control hides (exact values, cells, rows): internal use only")
+    h.set_defaults(func=cmd_herkomst)
     args = p.parse_args(argv)
     return args.func(args)
