@@ -209,3 +209,19 @@ def test_superseded_delivery_keeps_its_provenance_and_old_stores_migrate(data_di
     with Store(legacy) as store:
         assert record_of(store, o2.levering_id, "2024Q3", "gemeente", "GM0014", "meldingen_totaal") is None
         assert delivery_records(store, o2.levering_id)[0]["herkomst"] is None
+
+
+def test_receipt_json_lists_what_was_read_from_where(ingested_samples):
+    dirs, outcomes = ingested_samples
+    receipts = {json.loads(p.read_text(encoding="utf-8"))["bestand"]: json.loads(p.read_text(encoding="utf-8"))
+                for p in dirs.outbox.rglob("*.ontvangstbewijs.json")}
+    vt = receipts["VeiligThuis_Groningen_2024-Q4.xlsx"]["herkomst"]
+    meldingen = next(s for s in vt if s["tabblad"] == "Meldingen")
+    assert meldingen["cellen"]["meldingen_totaal"] == "D4:D13"
+    assert "regels" not in meldingen
+    wij = next(s for s in receipts["WIJ_casussen_2024Q4.xlsx"]["herkomst"] if s["tabblad"] == "Casussen")
+    assert "cellen" not in wij and parse_rows(wij["regels"])[0] == 4
+    # Addresses and counts only: no cell content of the partner file.
+    wb = load_workbook(next(dirs.archive.rglob("*WIJ_casussen_2024Q4.xlsx")), read_only=True)
+    ids = {str(r[1]) for r in wb["Casussen"].iter_rows(min_row=4, values_only=True) if r[1]}
+    assert ids and not any(i in json.dumps(wij) for i in ids)
