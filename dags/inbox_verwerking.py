@@ -19,11 +19,14 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, dag, task
 
-from etl.core.config import SOURCES
+from etl.core.config import SOURCES, DataDirs
 
 log = logging.getLogger(__name__)
 
 MONITOR_STORE = Asset("monitor_store", uri="file:///monitor/store/monitor.sqlite")
+# Lineage (docs/provenance.md): the inbox folder as the static inlet; each run also reports
+# the real files it read and wrote (etl.tools.lineage).
+INBOX = Asset("monitor_inbox", uri=DataDirs.from_env().inbox.absolute().as_uri())
 
 
 @dag(
@@ -44,7 +47,7 @@ MONITOR_STORE = Asset("monitor_store", uri="file:///monitor/store/monitor.sqlite
     doc_md=__doc__,
 )
 def inbox_verwerking():
-    @task(outlets=[MONITOR_STORE], map_index_template="{{ task.op_kwargs['bron'] }}")
+    @task(inlets=[INBOX], outlets=[MONITOR_STORE], map_index_template="{{ task.op_kwargs['bron'] }}")
     def verwerk_bron(bron: str) -> list[dict]:
         """Process the stable files of one partner's inbox folder.
 
@@ -74,6 +77,9 @@ def inbox_verwerking():
                      o["levering_id"], o["ontvangstbewijs"], f", fouten {o['fouten']}" if o["fouten"] else "")
         counts = {s: sum(o["status"] == s for o in outcomes) for s in ("geaccepteerd", "afgekeurd", "dubbel")}
         log.info("bron %s: %d bestand(en) verwerkt %s", bron, len(outcomes), counts)
+        from etl.tools.lineage import report_intake
+
+        report_intake(outcomes)
         return outcomes
 
     @task(trigger_rule="all_done")
