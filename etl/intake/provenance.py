@@ -70,17 +70,20 @@ def key_of(v: Any) -> list[str]:
 
 
 def format_rows(rows: Iterable[int]) -> str:
-    """Excel rows as ranges (``5-9,12,14-20``): compact for the store, exact for a reader."""
-    out: list[str] = []
-    rs = sorted(set(int(r) for r in rows))
-    i = 0
-    while i < len(rs):
-        j = i
-        while j + 1 < len(rs) and rs[j + 1] == rs[j] + 1:
-            j += 1
-        out.append(str(rs[i]) if i == j else f"{rs[i]}-{rs[j]}")
-        i = j + 1
-    return ",".join(out)
+    """Excel rows as ranges (``5-9,12,14-20``): compact for the store, exact for a reader.
+
+    Vectorised: a city-wide WIJ figure lists every case row of the quarter (200,000 in
+    the benchmark workbook), eight times.
+    """
+    arr = np.sort(np.asarray(rows if isinstance(rows, np.ndarray | pd.Index) else list(rows), dtype=np.int64))
+    if not len(arr):
+        return ""
+    arr = arr[np.concatenate(([True], np.diff(arr) != 0))]          # the frame's rows are unique already
+    breaks = np.flatnonzero(np.diff(arr) != 1)
+    starts = np.concatenate((arr[:1], arr[breaks + 1]))
+    ends = np.concatenate((arr[breaks], arr[-1:]))
+    # Plain Python for the text: about three times faster than numpy's string ops here.
+    return ",".join([str(a) if a == b else f"{a}-{b}" for a, b in zip(starts.tolist(), ends.tolist(), strict=True)])
 
 
 def parse_rows(text: str | None) -> list[int]:
@@ -141,15 +144,21 @@ def _regio_kind(sd: SheetData, values: Sequence[Any]) -> list[Record]:
             else (_ratio_record(v, sd) or {"soort": ONBEKEND}) for v in values]
 
 
-def _group(frame: pd.DataFrame, v: Any) -> tuple[pd.DataFrame, str]:
-    g = frame[frame["periode"] == v.periode]
-    rule = f"periode = {v.periode}"
-    if v.gebied_type == "wijk":
-        g = g[g["wijk"] == v.gebied_code]
-        rule += f", wijk = {v.gebied_code}"
-    else:
-        rule += ", alle wijken"
-    return g, rule
+def _groups(frame: pd.DataFrame) -> dict[tuple[str, str, str], tuple[pd.DataFrame, str]]:
+    """(periode, gebied_type, code) -> (its case rows, the rule's group part), grouped once.
+
+    Filtering the whole frame per value cost seconds on a 200,000-row sheet."""
+    out: dict[tuple[str, str, str], tuple[pd.DataFrame, str]] = {}
+    for periode, q in frame.groupby("periode", sort=True):
+        out[(periode, "gemeente", "")] = (q, f"periode = {periode}, alle wijken")
+        for wijk, g in q.groupby("wijk", sort=True):
+            out[(periode, "wijk", wijk)] = (g, f"periode = {periode}, wijk = {wijk}")
+    return out
+
+
+def _group(groups: dict, frame: pd.DataFrame, v: Any) -> tuple[pd.DataFrame, str]:
+    key = (v.periode, "wijk", v.gebied_code) if v.gebied_type == "wijk" else (v.periode, "gemeente", "")
+    return groups.get(key) or (frame.iloc[0:0], f"periode = {v.periode}")
 
 
 def _case_rows(g: pd.DataFrame, filt: str, periode: str, kolom: str | None) -> pd.DataFrame:
@@ -159,27 +168,27 @@ def _case_rows(g: pd.DataFrame, filt: str, periode: str, kolom: str | None) -> p
     elif filt.startswith("einddatum in"):
         g = g[g["einddatum"].notna() & g["einddatum"].between(qs, qe)]
     elif filt == "doorverwezen_veilig_thuis = ja":
-        g = g[g["doorverwezen_veilig_thuis"].map(lambda x: x is not None and not pd.isna(x) and bool(x))]
+        g = g[g["doorverwezen_veilig_thuis"].astype("boolean").fillna(False).to_numpy(dtype=bool)]
     if "nazorg ingevuld" in filt and kolom:
         g = g[g[kolom].notna()]
     return g
 
 
-def _rule_record(sd: SheetData, rows: Iterable[int], rule: str, bewerking: str, kolom: str | None) -> Record:
-    rows = list(rows)
+def _rule_record(sd: SheetData, rows: pd.Index, rule: str, bewerking: str, kolom: str | None) -> Record:
     return {"soort": REGELS, "tabblad": sd.found_name, "regel": rule, "bewerking": bewerking, "kolom": kolom,
             "letter": sd.letters.get(kolom) if kolom else None, "rijen": format_rows(rows), "aantal_rijen": len(rows)}
 
 
 def _wij_cases_kind(sd: SheetData, values: Sequence[Any]) -> list[Record]:
     out: list[Record] = []
+    groups = _groups(sd.frame)
     for v in values:
         spec = _CASE_RULES.get(v.indicator)
         if spec is None:
             out.append({"soort": ONBEKEND})
             continue
         filt, bewerking, kolom = spec
-        g, rule = _group(sd.frame, v)
+        g, rule = _group(groups, sd.frame, v)
         g = _case_rows(g, filt.format(q=v.periode), v.periode, kolom)
         text = ", ".join(filter(None, [rule, filt.format(q=v.periode),
                                        _OPERATION_NL[bewerking].format(kolom=kolom)]))
@@ -189,12 +198,13 @@ def _wij_cases_kind(sd: SheetData, values: Sequence[Any]) -> list[Record]:
 
 def _wij_groups_kind(sd: SheetData, values: Sequence[Any]) -> list[Record]:
     out: list[Record] = []
+    groups = _groups(sd.frame)
     for v in values:
         kolom = _GROUP_COLUMNS.get(v.indicator)
         if kolom is None:
             out.append({"soort": ONBEKEND})
             continue
-        g, rule = _group(sd.frame, v)
+        g, rule = _group(groups, sd.frame, v)
         out.append(_rule_record(sd, g.index, f"{rule}, {_OPERATION_NL['som'].format(kolom=kolom)}", "som", kolom))
     return out
 
