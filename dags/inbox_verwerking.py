@@ -30,7 +30,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, dag, task
 
-from etl.core.config import SOURCES
+from etl.core.config import SOURCES, DataDirs
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 # runs that resume the killed file and serve the other partners meanwhile.
 MAX_ACTIVE_RUNS = 6
 MONITOR_STORE = Asset("monitor_store", uri="file:///monitor/store/monitor.sqlite")
+# Lineage (docs/provenance.md): the inbox folder as the static inlet; each run also reports
+# the real files it read and wrote (etl.tools.lineage).
+INBOX = Asset("monitor_inbox", uri=DataDirs.from_env().inbox.absolute().as_uri())
 
 
 @dag(
@@ -59,12 +62,15 @@ MONITOR_STORE = Asset("monitor_store", uri="file:///monitor/store/monitor.sqlite
     doc_md=__doc__,
 )
 def inbox_verwerking():
-    @task(map_index_template="{{ task.op_kwargs['bron'] }}")
+    @task(inlets=[INBOX], map_index_template="{{ task.op_kwargs['bron'] }}")
     def verwerk_bron(bron: str) -> list[dict]:
         """Process the stable files of one partner's inbox folder (see etl.intake.poll)."""
         from etl.intake.poll import poll_source
+        from etl.tools.lineage import report_intake
 
-        return poll_source(bron)
+        outcomes = poll_source(bron)
+        report_intake(outcomes)
+        return outcomes
 
     @task(outlets=[MONITOR_STORE], trigger_rule="all_done")
     def meld_afkeuringen(resultaten: list[list[dict]]) -> dict:

@@ -64,6 +64,9 @@ def kwartaalrapportage():
         for o in outcomes:
             log.info("bron %s: bestand %r -> %s, levering %s", o["bron"], o["bestand"], o["status"], o["levering_id"])
         log.info("inbox: %d bestand(en) verwerkt voor de rapportage", len(outcomes))
+        from etl.tools.lineage import report_intake
+
+        report_intake(outcomes)
         return outcomes
 
     @task
@@ -80,6 +83,10 @@ def kwartaalrapportage():
         resultaat = export_quarter(kwartaal)
         log.info("dataset %s: %d rijen uit %s -> %s", kwartaal, resultaat["rijen"],
                  ", ".join(resultaat["bronnen"]) or "geen bronnen", resultaat["pad"])
+        from etl.core.config import DataDirs
+        from etl.tools.lineage import report
+
+        report([DataDirs.from_env().db_path], [resultaat["pad"]])
         return resultaat
 
     @task
@@ -94,6 +101,10 @@ def kwartaalrapportage():
 
         werkmap = str(build_workbook(kwartaal))
         log.info("werkmap %s geschreven: %s", kwartaal, werkmap)
+        from etl.core.config import DataDirs
+        from etl.tools.lineage import report
+
+        report([DataDirs.from_env().db_path], [werkmap])
         return werkmap
 
     @task

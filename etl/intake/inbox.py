@@ -35,6 +35,7 @@ from etl.intake import markup
 from etl.intake.analyse import Analysis, analyse
 from etl.intake.receipt import Receipt, write_receipt
 from etl.store.db import Delivery, Store
+from etl.store.provenance import read_summary
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +159,7 @@ def settle(dirs: DataDirs, store: Store, d: Delivery, claimed: Path | None, clai
     final = _final_place(dirs, d, claimed_name)
     superseded = store.superseded_by(d.levering_id)
     receipt = _receipt_for(d, get_source(d.bron).naam, d.validatie.get("aantallen", {}), superseded)
+    receipt.herkomst = read_summary(store, d.levering_id)      # from the store: the same after a resumed run
     if not d.persoonsgegevens:         # a copy of a file with personal data is never written anywhere
         hook_markup(dirs, d, claimed if claimed is not None and claimed.exists() else final, receipt)
     txt, _ = write_receipt(receipt, dirs.outbox / d.bron, receipt_stem(d.levering_id, d.ontvangen_op, d.bestandsnaam))

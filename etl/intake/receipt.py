@@ -41,6 +41,7 @@ class Receipt:
     persoonsgegevens: bool = False
     gemarkeerde_kopie: str | None = None
     validatie: dict = field(default_factory=dict)
+    herkomst: list[dict] = field(default_factory=list)           # per sheet: which cells and rows were read
 
     def to_json(self) -> dict:
         return {
@@ -52,6 +53,7 @@ class Receipt:
             "fouten": sum(p.is_error for p in self.problemen),
             "waarschuwingen": sum(not p.is_error for p in self.problemen),
             "problemen": [p.to_dict() for p in self.problemen],
+            "herkomst": self.herkomst,
         }
 
 

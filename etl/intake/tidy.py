@@ -21,9 +21,11 @@ import pandas as pd
 from etl.core.quarters import days_in_quarter, quarter_end, quarter_start
 from etl.core.reference import gemeenten
 from etl.core.sources import Source
+from etl.intake.provenance import attach as provenance_of
 from etl.intake.read import ReadResult, SheetData
 
 COLUMNS = ["periode", "bron", "gebied_type", "gebied_code", "indicator", "waarde", "status"]
+PROVENANCE = "herkomst"   # one record per row: where the value came from (etl.intake.provenance)
 OK, SUPPRESSED, MISSING = "ok", "suppressed_by_partner", "missing"
 REGIO = "regio"
 CITY = "GM0014"
@@ -191,11 +193,15 @@ _TIDY = {
 def tidy_delivery(source: Source, read: ReadResult) -> pd.DataFrame:
     """All dataset rows of one accepted delivery (every quarter it holds)."""
     rows: list[Value] = []
+    herkomst: list[dict] = []
     for sd in read.sheets.values():
         if sd.frame.empty:
             continue
-        rows.extend(_TIDY[sd.spec.tidy](sd, source.key))
+        built = _TIDY[sd.spec.tidy](sd, source.key)
+        rows.extend(built)
+        herkomst.extend(provenance_of(sd, built))
     df = pd.DataFrame([v.__dict__ for v in rows], columns=COLUMNS)
+    df[PROVENANCE] = pd.Series(herkomst, index=df.index, dtype="object")
     if df.duplicated(["periode", "gebied_type", "gebied_code", "indicator"]).any():
         raise ValueError("tidy rows are not unique; a source description maps two sheets to one indicator")
     return df.sort_values(["periode", "gebied_type", "gebied_code", "indicator"]).reset_index(drop=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
@@ -23,6 +23,7 @@ from etl.report.catalogue import Catalogue, load_catalogue
 from etl.report.protect import QuarterView, protect_quarter
 from etl.store.dataset import load
 from etl.store.db import Store
+from etl.store.provenance import quarter_records
 
 TZ = ZoneInfo("Europe/Amsterdam")
 HISTORY = 8  # quarters in the trend charts and XmR series
@@ -69,6 +70,8 @@ class ReportContext:
     views: dict[str, QuarterView]    # protected cells per quarter
     deliveries: list[DeliveryInfo]
     catalogue: Catalogue
+    # (bron, gebied_type, gebied_code, indicator) -> (file name, provenance record); etl.store.provenance
+    herkomst: dict[tuple[str, str, str, str], tuple[str, dict]] = field(default_factory=dict)
 
     # -- the quarter -------------------------------------------------------------------
 
@@ -208,8 +211,10 @@ def gather(periode: str, dirs: DataDirs, made_at: dt.datetime | None = None) -> 
     history = load(quarters, dirs)
     views = {q: protect_quarter(history, q, catalogue) for q in quarters}
     deliveries: list[DeliveryInfo] = []
+    herkomst: dict = {}
     if dirs.db_path.exists():
         with Store(dirs.db_path) as store:
+            herkomst = quarter_records(store, periode)
             for d in store.quarter_deliveries(periode):
                 deliveries.append(DeliveryInfo(
                     levering_id=d["levering_id"], bron=d["bron"], bestandsnaam=d["bestandsnaam"],
@@ -221,7 +226,7 @@ def gather(periode: str, dirs: DataDirs, made_at: dt.datetime | None = None) -> 
     if made.tzinfo is None:
         made = made.replace(tzinfo=TZ)
     return ReportContext(periode=periode, made_at=made.astimezone(TZ), quarters=quarters, history=history,
-                         views=views, deliveries=deliveries, catalogue=catalogue)
+                         views=views, deliveries=deliveries, catalogue=catalogue, herkomst=herkomst)
 
 
 def _parse_time(text: str) -> dt.datetime:

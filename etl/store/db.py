@@ -61,6 +61,25 @@ CREATE TABLE IF NOT EXISTS dataset_values (
     PRIMARY KEY (levering_id, periode, gebied_type, gebied_code, indicator)
 );
 CREATE INDEX IF NOT EXISTS values_periode ON dataset_values (periode, bron);
+-- Where each value came from (etl.intake.provenance, docs/provenance.md). Its own table,
+-- so that stores made before it get it on open (CREATE ... IF NOT EXISTS is the
+-- migration; their older values simply have no record). Never holds a cell's content.
+CREATE TABLE IF NOT EXISTS value_provenance (
+    levering_id  TEXT NOT NULL,
+    periode      TEXT NOT NULL,
+    gebied_type  TEXT NOT NULL,
+    gebied_code  TEXT NOT NULL,
+    indicator    TEXT NOT NULL,
+    soort        TEXT NOT NULL CHECK (soort IN ('cel', 'regels', 'som', 'verhouding', 'onbekend')),
+    tabblad      TEXT,
+    cel          TEXT,
+    regel        TEXT,
+    rijen        TEXT,
+    details      TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (levering_id, periode, gebied_type, gebied_code, indicator),
+    FOREIGN KEY (levering_id, periode, gebied_type, gebied_code, indicator)
+        REFERENCES dataset_values (levering_id, periode, gebied_type, gebied_code, indicator)
+);
 CREATE TABLE IF NOT EXISTS audit_log (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     tijdstip     TEXT NOT NULL,
@@ -75,6 +94,19 @@ CREATE TABLE IF NOT EXISTS audit_log (
 """
 
 DATASET_COLUMNS = ["periode", "bron", "gebied_type", "gebied_code", "indicator", "waarde", "status", "levering_id"]
+
+
+_PROVENANCE_COLUMNS = ("soort", "tabblad", "cel", "regel", "rijen")
+
+
+def provenance_row(r) -> tuple:
+    """(periode, key..., soort, tabblad, cel, regel, rijen, details) of one tidy row's record;
+    whatever the record holds beyond the named columns (parts, numerator, rule operation)
+    goes into ``details`` as JSON."""
+    rec = r.herkomst
+    details = {k: v for k, v in rec.items() if k not in _PROVENANCE_COLUMNS}
+    return (r.periode, r.gebied_type, r.gebied_code, r.indicator, rec.get("soort", "onbekend"), rec.get("tabblad"),
+            rec.get("cel"), rec.get("regel"), rec.get("rijen"), json.dumps(details, ensure_ascii=False, sort_keys=True))
 
 
 def actor() -> str:
@@ -314,6 +346,13 @@ class Store:
                         [(d.levering_id, r.periode, r.bron, r.gebied_type, r.gebied_code, r.indicator,
                           None if pd.isna(r.waarde) else float(r.waarde), r.status)
                          for r in values.itertuples(index=False)])
+                    if "herkomst" in values:
+                        conn.executemany(
+                            """INSERT INTO value_provenance (levering_id, periode, gebied_type, gebied_code, indicator,
+                                                             soort, tabblad, cel, regel, rijen, details)
+                               VALUES (?,?,?,?,?,?,?,?,?,?,?)""",
+                            [(d.levering_id, *provenance_row(r)) for r in values.itertuples(index=False)
+                             if isinstance(r.herkomst, dict)])
             self.log(conn, "geaccepteerd" if d.status == "geaccepteerd" else "afgekeurd", bron=d.bron,
                      levering_id=d.levering_id, sha256=d.sha256, bestandsnaam=d.bestandsnaam,
                      periodes=d.periodes, vervangen=[{"periode": p, "levering_id": lid} for p, lid in superseded],

@@ -3,7 +3,7 @@
 The SQLite store (``etl.store.db``) stays the source of truth; the warehouse is a
 read model that BI tools (Power BI, Metabase, plain SQL) can query without access to
 the pipeline's disk. It holds exactly the rows ``python -m etl dataset --quarter Q``
-prints, in ``monitor.dataset`` (the contract's columns plus ``loaded_at``), and one
+prints, in ``monitor.dataset`` (the contract's columns plus ``herkomst`` and ``loaded_at``), and one
 row per (quarter, source) in ``monitor.leveringen`` saying which delivery is loaded.
 
 Why this shape:
@@ -69,6 +69,11 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
 COMMENT ON TABLE {TABLE} IS
     'Combined dataset of the Groningen domestic-violence monitor: exact values, current delivery per (periode, bron). Loaded by the kwartaalrapportage DAG; do not edit.';
 CREATE INDEX IF NOT EXISTS dataset_levering ON {TABLE} (levering_id);
+-- Where the value came from (docs/provenance.md): file name plus the store's provenance
+-- record. Added to warehouses made before it by this statement.
+ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS herkomst jsonb;
+COMMENT ON COLUMN {TABLE}.herkomst IS
+    'Provenance: bestandsnaam plus sheet and cell, or rows and rule, or the parts of a total (docs/provenance.md)';
 CREATE TABLE IF NOT EXISTS {DELIVERIES_TABLE} (
     periode      text NOT NULL,
     bron         text NOT NULL,
@@ -83,7 +88,7 @@ _STAGE = """
 CREATE TEMPORARY TABLE monitor_stage ON COMMIT DROP AS
 SELECT * FROM jsonb_to_recordset(%s::jsonb) AS x(
     periode text, bron text, gebied_type text, gebied_code text, indicator text,
-    waarde double precision, status text, levering_id text)
+    waarde double precision, status text, levering_id text, herkomst jsonb)
 """
 
 _DELETE_STALE = f"""
@@ -96,13 +101,15 @@ WHERE d.periode = %s
 """
 
 _UPSERT = f"""
-INSERT INTO {TABLE} AS d (periode, bron, gebied_type, gebied_code, indicator, waarde, status, levering_id, loaded_at)
-SELECT periode, bron, gebied_type, gebied_code, indicator, waarde, status, levering_id, now()
+INSERT INTO {TABLE} AS d (periode, bron, gebied_type, gebied_code, indicator, waarde, status, levering_id, herkomst,
+                          loaded_at)
+SELECT periode, bron, gebied_type, gebied_code, indicator, waarde, status, levering_id, herkomst, now()
 FROM monitor_stage
 ON CONFLICT (periode, bron, gebied_type, gebied_code, indicator) DO UPDATE
 SET waarde = EXCLUDED.waarde, status = EXCLUDED.status, levering_id = EXCLUDED.levering_id,
-    loaded_at = EXCLUDED.loaded_at
-WHERE (d.waarde, d.status, d.levering_id) IS DISTINCT FROM (EXCLUDED.waarde, EXCLUDED.status, EXCLUDED.levering_id)
+    herkomst = EXCLUDED.herkomst, loaded_at = EXCLUDED.loaded_at
+WHERE (d.waarde, d.status, d.levering_id, d.herkomst)
+      IS DISTINCT FROM (EXCLUDED.waarde, EXCLUDED.status, EXCLUDED.levering_id, EXCLUDED.herkomst)
 """
 
 _DELIVERIES = f"""
@@ -139,14 +146,30 @@ def ensure_schema(conn: Any) -> None:
     conn.commit()
 
 
-def _records(df) -> list[dict]:
+def _records(df, herkomst: dict | None = None) -> list[dict]:
+    """Rows for the stage table; ``herkomst``: key -> (file name, record) of etl.store.provenance."""
+    herkomst = herkomst or {}
     out = []
     for row in df[list(COLUMNS)].itertuples(index=False):
         rec = dict(zip(COLUMNS, row, strict=True))
         w = rec["waarde"]
         rec["waarde"] = None if w is None or (isinstance(w, float) and math.isnan(w)) else float(w)
+        found = herkomst.get((rec["bron"], rec["gebied_type"], rec["gebied_code"], rec["indicator"]))
+        rec["herkomst"] = {"bestandsnaam": found[0], **found[1]} if found else None
         out.append(rec)
     return out
+
+
+def _provenance(periode: str, dirs: DataDirs | None) -> dict:
+    """The quarter's provenance records from the SQLite store (empty for a store without them)."""
+    from etl.store.db import Store
+    from etl.store.provenance import quarter_records
+
+    path = (dirs or DataDirs.from_env()).db_path
+    if not path.exists():
+        return {}
+    with Store(path) as store:
+        return quarter_records(store, periode)
 
 
 def _connect(target: Any) -> tuple[Any, bool]:
@@ -176,7 +199,7 @@ def load_quarter(periode: str, target: Any, dirs: DataDirs | None = None) -> Loa
         log.warning("warehouse: geen gegevens voor %s in de store (%s); warehouse niet aangeraakt",
                     periode, (dirs or DataDirs.from_env()).db_path)
         return result
-    records = _records(df)
+    records = _records(df, _provenance(periode, dirs))
     result.leveringen = dict(sorted({(r["bron"], r["levering_id"]) for r in records}))
     conn, owned = _connect(target)
     try:

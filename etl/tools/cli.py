@@ -8,6 +8,8 @@
     python -m etl template --source wij       a blank partner template
     python -m etl init                        create the data directories and the store (once, before the DAGs run)
     python -m etl health [--alert] [--watch 60]  exit 1 when files wait too long (and mail the data team)
+    python -m etl herkomst --quarter 2024Q4 --indicator meldingen_totaal --gebied GM1895 [--json]
+                                              where a figure came from: file, sheet, cells, rows
 """
 
 from __future__ import annotations
@@ -138,6 +140,21 @@ def cmd_health(args: argparse.Namespace) -> int:
         time.sleep(args.watch)
 
 
+def cmd_herkomst(args: argparse.Namespace) -> int:
+    from etl.tools.herkomst import NotFound, render, trace
+
+    try:
+        node = trace(args.quarter, args.indicator, args.gebied, args.bron, intern=args.intern)
+    except NotFound as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(node, indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.write(render(node))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     p = argparse.ArgumentParser(prog="python -m etl", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -167,6 +184,15 @@ def main(argv: list[str] | None = None) -> int:
     h.add_argument("--alert", action="store_true", help="mail the data team (once per stall)")
     h.add_argument("--watch", type=float, default=0, help="repeat every N seconds, never exit")
     h.set_defaults(func=cmd_health)
+    hk = sub.add_parser("herkomst", help="where a figure came from: file, sheet, cells or rows (Dutch, or --json)")
+    hk.add_argument("--quarter", type=_quarter, required=True)
+    hk.add_argument("--indicator", required=True)
+    hk.add_argument("--gebied", required=True, help="regio, a municipality (GM0014 or name) or a WIJ wijk")
+    hk.add_argument("--bron", choices=SOURCES, help="only needed when two sources report the indicator")
+    hk.add_argument("--json", action="store_true", help="the chain as JSON")
+    hk.add_argument("--intern", action="store_true",
+                   help="also what disclosure control hides (exact values, cells, rows): internal use only")
+    hk.set_defaults(func=cmd_herkomst)
     args = p.parse_args(argv)
     if getattr(args, "minutes", 0) is None:
         from etl.notify.health import DEFAULT_MINUTES

@@ -208,7 +208,7 @@ def test_data_sheet_values_follow_the_dataset(wb, dataset):
     bron_of = {s.naam: s.key for s in load_sources().values()}
     type_of = {"gemeente": "gemeente", "regio": "regio", "wijk": "wijk", "groep wijken": "wijkgroep"}
     for row in t["rows"]:
-        periode, bron_name, gtype_nl, gebied, code, label, v, status, reason, ind, levering = row
+        periode, bron_name, gtype_nl, gebied, code, label, v, status, reason, ind, levering, *_ = row   # herkomst: tests/tools/test_herkomst.py
         bron, gtype = bron_of[bron_name], type_of[gtype_nl]
         code = code if gtype == "gemeente" else ("regio" if gtype == "regio" else gebied)
         truth = exact(dataset, bron, gtype, code, ind)

@@ -2,6 +2,13 @@
 
 The values are the protected cells of the same quarter view every other sheet reads,
 so a filter here can never show what a table elsewhere hides.
+
+The ``herkomst`` column says where each figure came from (docs/provenance.md): the
+file name and the cell (``VeiligThuis_Groningen_2024-Q4.xlsx › Meldingen!D7``), the
+rows and rule of a derived figure, the cells a region total adds up. The rule: no
+provenance text shows a value disclosure control hides. A hidden figure's text says
+that it is hidden and names only the file: its cell would let a holder of the file
+look the value up, and the row count of a derived count is the count itself.
 """
 
 from __future__ import annotations
@@ -19,7 +26,8 @@ TITLE = "Data"
 TABLE_NAME = "Dataset"
 #: Column headers in words; the keys stay in the last two columns for traceability.
 COLUMNS = ["Kwartaal", "Bron", "Soort gebied", "Gebied", "Gebiedscode", "Indicator", "Waarde", "Status",
-           "Afscherming", "Sleutel van de indicator", "Kenmerk van de levering"]
+           "Afscherming", "Sleutel van de indicator", "Kenmerk van de levering",
+           "Herkomst"]
 
 #: The dataset's status codes (``etl.intake.tidy``) as a reader says them.
 STATUS_NL = {
@@ -76,11 +84,49 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
         w.put(r, 9, (cell.reason if cell is not None and cell.hidden else ""), "tekst")
         w.put(r, 10, row.indicator, "tekst")
         w.put(r, 11, row.levering_id, "tekst")
+        w.put(r, 12, herkomst_text(ctx.herkomst, key, cell is not None and cell.hidden), "notitie")
         r += 1
     last = max(r - 1, header_row + 1)
-    table = Table(displayName=TABLE_NAME, ref=f"A{header_row}:K{last}")
+    table = Table(displayName=TABLE_NAME, ref=f"A{header_row}:L{last}")
     table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True, showColumnStripes=False,
                                           showFirstColumn=False, showLastColumn=False)
     ws.add_table(table)
     w.fix_width(7, 10)
     w.finish(freeze=f"A{header_row + 1}", title_rows=f"1:{header_row}", max_width=44)
+
+
+def herkomst_text(records: dict, key: tuple[str, str, str, str], hidden: bool) -> str:
+    """One ``herkomst`` cell: ``file › Meldingen!D7``, ``file › Casussen: 41 regels, ...``, ``file › som van ...``."""
+    if key not in records:
+        return "herkomst niet vastgelegd"
+    name, rec = records[key]
+    if hidden:
+        return f"{name} › afgeschermd cijfer: cel en regels niet getoond"
+    soort = rec.get("soort")
+    if soort == "cel":
+        return f"{name} › {rec['tabblad']}!{rec['cel']}" if rec.get("cel") else f"{name} › {rec['tabblad']}: niet in het bestand"
+    if soort == "regels":
+        return f"{name} › {rec['tabblad']}: {rec['aantal_rijen']} regels, {rec['regel']}"
+    if soort == "som":
+        cells = [records.get((key[0], *part), ("", {}))[1] for part in rec.get("delen", [])]
+        where = _cell_span([c for c in cells if c.get("cel")])
+        missing = f"; ontbreekt: {', '.join(rec['ontbrekend'])}" if rec.get("ontbrekend") else ""
+        return f"{name} › som van {len(cells)} waarden: {where or 'zie de onderdelen'}{missing}"
+    if soort == "verhouding":
+        return f"{name} › {rec.get('regel') or rec['teller'][2] + ' / ' + rec['noemer'][2]}"
+    return f"{name} › herkomst onbekend"
+
+
+def _cell_span(recs: list[dict]) -> str:
+    """``Meldingen!D4:D13`` for one column's contiguous cells, else the cells listed."""
+    if not recs:
+        return ""
+    sheets = {r["tabblad"] for r in recs}
+    addresses = [r["cel"] for r in recs]
+    letters = {a.rstrip("0123456789") for a in addresses}
+    if len(sheets) == 1 and len(letters) == 1:
+        letter = letters.pop()
+        rows = sorted(int(a[len(letter):]) for a in addresses)
+        if rows == list(range(rows[0], rows[-1] + 1)):
+            return f"{sheets.pop()}!{letter}{rows[0]}:{letter}{rows[-1]}"
+    return ", ".join(f"{r['tabblad']}!{r['cel']}" for r in recs)
