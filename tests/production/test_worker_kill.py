@@ -152,6 +152,14 @@ def test_killed_worker_delays_no_other_partner(topology, files, request):
     assert not list((dirs.processing / "wij").iterdir())
     assert len(list(dirs.archive.glob("wij/*wij_groot_2024Q4.xlsx"))) == 1
     assert len(list(topo.data.glob("outbox/wij/*wij_groot_2024Q4.xlsx.ontvangstbewijs.json"))) == 1
+    # Resumed by a later run, not finished by an orphan of the killed one.
+    import sqlite3
+
+    db = sqlite3.connect(dirs.db_path)
+    [(door,)] = db.execute("SELECT door FROM audit_log WHERE actie = 'geaccepteerd' "
+                           "AND bestandsnaam = 'wij_groot_2024Q4.xlsx'").fetchall()
+    db.close()
+    assert door.startswith("airflow:inbox_verwerking/verwerk_bron/") and not door.endswith(killed_run), door
 
 
 def test_runs_that_settled_files_emitted_asset_events_and_logs_hold_no_gx_noise(topology, files):

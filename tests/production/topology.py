@@ -109,7 +109,8 @@ class Topology:
             "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-            "AIRFLOW__CORE__PARALLELISM": "4",
+            # As docker-compose.yaml: tasks of a killed worker hold executor slots until the heartbeat timeout.
+            "AIRFLOW__CORE__PARALLELISM": "8",
             "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Europe/Amsterdam",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__CORE__FERNET_KEY": _fernet_key(),
@@ -189,10 +190,26 @@ class Topology:
         return self.procs[name]
 
     def kill(self, name: str) -> None:
-        """SIGKILL a service's whole process group (the worker and the task processes it forked), no clean-up."""
+        """SIGKILL a service and every process below it, no clean-up: what killing its container does.
+
+        The process group is not enough: Airflow's task supervisor puts each task process
+        in a group of its own (setpgid), so a task would outlive a killpg of the worker.
+        """
+        import psutil
+
         p = self.procs[name]
+        try:
+            tree = psutil.Process(p.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            tree = []
         _signal_group(p, signal.SIGKILL)
+        for child in tree:
+            try:
+                child.kill()
+            except psutil.NoSuchProcess:
+                pass
         p.wait(timeout=30)
+        psutil.wait_procs(tree, timeout=30)
 
     def _api_up(self) -> bool:
         self.assert_running()
