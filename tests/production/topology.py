@@ -58,6 +58,7 @@ class Topology:
     db_prefix: str = os.environ.get("MONITOR_LOOPBACK_DB_PREFIX", "")
     stable_seconds: int = 5
     worker_concurrency: int = 3
+    workers: int = 1                      # >1: more celery worker processes (compose: replicas)
     tag: str = field(default_factory=lambda: f"{os.getpid()}_{secrets.token_hex(3)}")
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -175,8 +176,10 @@ class Topology:
             "api-server": ["api-server", "--port", str(self.api_port), "--host", "127.0.0.1", "--workers", "1"],
             "scheduler": ["scheduler"],
             "dag-processor": ["dag-processor"],
-            "celery-worker": ["celery", "worker", "--concurrency", str(self.worker_concurrency),
-                              "--celery-hostname", f"loopback-{self.tag}@%h", "--without-gossip", "--without-mingle"],
+            **{f"celery-worker{'' if n == 1 else f'-{n}'}":
+               ["celery", "worker", "--concurrency", str(self.worker_concurrency),
+                "--celery-hostname", f"loopback-{self.tag}-{n}@%h", "--without-gossip", "--without-mingle"]
+               for n in range(1, self.workers + 1)},
         }
 
     def spawn(self, name: str, env: dict[str, str] | None = None) -> subprocess.Popen:
@@ -188,6 +191,18 @@ class Topology:
         self.procs[name] = subprocess.Popen([AIRFLOW, *self.commands[name]], env=env or self.env, cwd=ROOT,
                                             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         return self.procs[name]
+
+    def service_of(self, pid: int) -> str | None:
+        """Which service a process (e.g. a task instance's pid) runs under."""
+        import psutil
+
+        for name, p in self.procs.items():
+            try:
+                if pid == p.pid or pid in {c.pid for c in psutil.Process(p.pid).children(recursive=True)}:
+                    return name
+            except psutil.NoSuchProcess:
+                continue
+        return None
 
     def kill(self, name: str) -> None:
         """SIGKILL a service and every process below it, no clean-up: what killing its container does.
@@ -252,7 +267,7 @@ class Topology:
 
     def diagnose(self, lines: int = 40) -> str:
         out = []
-        for name in SERVICES:
+        for name in dict.fromkeys((*SERVICES, *self.procs)):
             p = self.logs / f"{name}.log"
             if p.exists():
                 tail = p.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
