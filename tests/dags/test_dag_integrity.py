@@ -42,6 +42,14 @@ def test_inbox_runs_often_and_does_not_wait_for_a_stuck_run(dagbag):
     assert dag.timetable.delta.total_seconds() <= 30   # receipts within a minute
 
 
+def test_only_the_task_that_skips_on_an_empty_run_holds_the_store_outlet(dagbag):
+    """Issue 11: an asset event per empty run was noise; the outlet sits on a task that skips then."""
+    dag = dagbag.dags["inbox_verwerking"]
+    holders = [t.task_id for t in dag.tasks if t.outlets]
+    assert holders == ["meld_afkeuringen"]
+    assert dag.get_task("meld_afkeuringen").trigger_rule == "all_done"
+
+
 def test_quarterly_schedule_is_the_fifth_after_each_quarter(dagbag):
     dag = dagbag.dags["kwartaalrapportage"]
     assert dag.timetable._expression == "0 6 5 1,4,7,10 *"

@@ -58,6 +58,7 @@ class Topology:
     db_prefix: str = os.environ.get("MONITOR_LOOPBACK_DB_PREFIX", "")
     stable_seconds: int = 5
     worker_concurrency: int = 3
+    workers: int = 1                      # >1: more celery worker processes (compose: replicas)
     tag: str = field(default_factory=lambda: f"{os.getpid()}_{secrets.token_hex(3)}")
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -109,7 +110,8 @@ class Topology:
             "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-            "AIRFLOW__CORE__PARALLELISM": "4",
+            # As docker-compose.yaml: tasks of a killed worker hold executor slots until the heartbeat timeout.
+            "AIRFLOW__CORE__PARALLELISM": "8",
             "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Europe/Amsterdam",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__CORE__FERNET_KEY": _fernet_key(),
@@ -174,8 +176,10 @@ class Topology:
             "api-server": ["api-server", "--port", str(self.api_port), "--host", "127.0.0.1", "--workers", "1"],
             "scheduler": ["scheduler"],
             "dag-processor": ["dag-processor"],
-            "celery-worker": ["celery", "worker", "--concurrency", str(self.worker_concurrency),
-                              "--celery-hostname", f"loopback-{self.tag}@%h", "--without-gossip", "--without-mingle"],
+            **{f"celery-worker{'' if n == 1 else f'-{n}'}":
+               ["celery", "worker", "--concurrency", str(self.worker_concurrency),
+                "--celery-hostname", f"loopback-{self.tag}-{n}@%h", "--without-gossip", "--without-mingle"]
+               for n in range(1, self.workers + 1)},
         }
 
     def spawn(self, name: str, env: dict[str, str] | None = None) -> subprocess.Popen:
@@ -188,11 +192,39 @@ class Topology:
                                             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         return self.procs[name]
 
+    def service_of(self, pid: int) -> str | None:
+        """Which service a process (e.g. a task instance's pid) runs under."""
+        import psutil
+
+        for name, p in self.procs.items():
+            try:
+                if pid == p.pid or pid in {c.pid for c in psutil.Process(p.pid).children(recursive=True)}:
+                    return name
+            except psutil.NoSuchProcess:
+                continue
+        return None
+
     def kill(self, name: str) -> None:
-        """SIGKILL a service's whole process group (the worker and the task processes it forked), no clean-up."""
+        """SIGKILL a service and every process below it, no clean-up: what killing its container does.
+
+        The process group is not enough: Airflow's task supervisor puts each task process
+        in a group of its own (setpgid), so a task would outlive a killpg of the worker.
+        """
+        import psutil
+
         p = self.procs[name]
+        try:
+            tree = psutil.Process(p.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            tree = []
         _signal_group(p, signal.SIGKILL)
+        for child in tree:
+            try:
+                child.kill()
+            except psutil.NoSuchProcess:
+                pass
         p.wait(timeout=30)
+        psutil.wait_procs(tree, timeout=30)
 
     def _api_up(self) -> bool:
         self.assert_running()
@@ -235,7 +267,7 @@ class Topology:
 
     def diagnose(self, lines: int = 40) -> str:
         out = []
-        for name in SERVICES:
+        for name in dict.fromkeys((*SERVICES, *self.procs)):
             p = self.logs / f"{name}.log"
             if p.exists():
                 tail = p.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
