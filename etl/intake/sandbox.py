@@ -12,7 +12,8 @@ How:
 * ``os.fork`` (not spawn): the parent imports pandas and Great Expectations and builds
   the GX context once (``warm_up``), every child inherits them copy-on-write, so a file
   costs a fork (milliseconds), not a fresh import (seconds).
-* The child sets ``RLIMIT_AS`` to what the parent already maps plus a budget
+* The child uses pyarrow's system allocator (jemalloc's reservations fail under any
+  address-space limit) and sets ``RLIMIT_AS`` to what the parent already maps plus a budget
   (``MONITOR_PARSE_MEMORY_MB``, default 1024): native allocations beyond it fail in the
   child (Python raises ``MemoryError``, Rust aborts), never in the machine's OOM killer.
   The limit is relative because the parent's address space (thread stacks, arenas
@@ -34,6 +35,8 @@ import resource
 import select
 import signal
 import struct
+import sys
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -43,6 +46,8 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 _HEADER = struct.Struct("!Q")
+# Before pyarrow is first used (see _system_arrow_pool): children inherit the environment.
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 PAUSE_ENV = "MONITOR_TEST_PAUSE_AT"
 PAUSE_FILE_ENV = "MONITOR_TEST_PAUSE_FILE"
 
@@ -77,8 +82,8 @@ class ChildReport:
 
 class ChildDied(Exception):
     """The child ended without a result: killed by a signal, aborted, out of memory, too slow,
-    or it sent more than the cap. ``kind`` is one of ``signaal``, ``tijd``, ``geheugen``,
-    ``exit``, ``resultaat``; ``detail`` is safe to log (no cell values)."""
+    or it sent more than the cap. ``kind`` is one of ``signaal``, ``afgebroken``, ``tijd``,
+    ``geheugen``, ``exit``, ``resultaat``; ``detail`` is safe to log (no cell values)."""
 
     def __init__(self, kind: str, detail: str, report: ChildReport):
         super().__init__(f"{kind}: {detail}")
@@ -119,6 +124,16 @@ def _vm_size() -> int:
         return 0
 
 
+def _system_arrow_pool() -> None:
+    """pyarrow's default allocator (jemalloc) reserves address space in large chunks and fails
+    with ArrowMemoryError under RLIMIT_AS (and under RLIMIT_DATA: measured, both refuse a plain
+    VT file with a 1 GB budget); the system allocator grows with what is used."""
+    os.environ["ARROW_DEFAULT_MEMORY_POOL"] = "system"
+    pa = sys.modules.get("pyarrow")
+    if pa is not None:
+        pa.set_memory_pool(pa.system_memory_pool())
+
+
 def _pause_in_child() -> None:
     """Test hook: with ``MONITOR_TEST_PAUSE_AT=in_sandbox`` the child writes its pid and hangs,
     like a parser stuck in native code, so that a test can SIGKILL exactly the child."""
@@ -132,22 +147,28 @@ def _pause_in_child() -> None:
         time.sleep(3600)
 
 
-def _child(write_fd: int, fn: Callable[..., Any], args: tuple, limits: SandboxLimits, base_vm: int) -> None:
+def _where(exc: BaseException) -> str:
+    """Code locations only (file:line function), innermost first; never the message."""
+    return " <- ".join(f"{f.filename}:{f.lineno} {f.name}" for f in list(reversed(traceback.extract_tb(exc.__traceback__)))[:6])
+
+
+def _child(write_fd: int, err_fd: int, fn: Callable[..., Any], args: tuple, limits: SandboxLimits, base_vm: int) -> None:
     """Body of the child; never returns."""
-    code = 0
+    code = 70                     # any path that does not reach the end is a failure
     try:
+        os.dup2(err_fd, 2)        # native aborts print backtraces: the parent decides what to show
+        os.environ["RUST_BACKTRACE"] = "0"
         if limits.memory_bytes > 0:
+            _system_arrow_pool()
             cap = base_vm + limits.memory_bytes
             resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
         _pause_in_child()
         try:
             payload = pickle.dumps(("ok", fn(*args)), protocol=pickle.HIGHEST_PROTOCOL)
-        except MemoryError:
-            payload = pickle.dumps(("memory", "MemoryError"))
+        except MemoryError as exc:
+            payload = pickle.dumps(("memory", f"MemoryError at {_where(exc)}"))
         except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
-            where = " <- ".join(f"{f.filename}:{f.lineno} {f.name}"
-                                for f in reversed(traceback.extract_tb(exc.__traceback__)))
-            payload = pickle.dumps(("raised", type(exc).__name__, where))
+            payload = pickle.dumps(("raised", type(exc).__name__, _where(exc)))
         if len(payload) > limits.result_bytes:
             payload = pickle.dumps(("too_big", len(payload)))
         data = _HEADER.pack(len(payload)) + payload
@@ -155,8 +176,9 @@ def _child(write_fd: int, fn: Callable[..., Any], args: tuple, limits: SandboxLi
         while view:
             n = os.write(write_fd, view)
             view = view[n:]
-    except BaseException:  # noqa: BLE001 - the parent reads the exit code
-        code = 70
+        code = 0
+    except BaseException as exc:  # noqa: BLE001 - the parent reads the exit code
+        os.write(2, f"sandbox child failed: {type(exc).__name__}\n".encode())
     finally:
         os._exit(code)
 
@@ -171,11 +193,14 @@ def run_limited(fn: Callable[..., Any], *args: Any, limits: SandboxLimits | None
     limits = limits or SandboxLimits.from_env()
     base_vm = _vm_size()
     read_fd, write_fd = os.pipe()
+    err = tempfile.TemporaryFile()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()                             # nothing buffered is written twice
     started = time.monotonic()
     pid = os.fork()
     if pid == 0:                                   # child
         os.close(read_fd)
-        _child(write_fd, fn, args, limits, base_vm)
+        _child(write_fd, err.fileno(), fn, args, limits, base_vm)
     os.close(write_fd)
     try:
         if on_start is not None:
@@ -185,19 +210,34 @@ def run_limited(fn: Callable[..., Any], *args: Any, limits: SandboxLimits | None
         os.close(read_fd)
     _pid, status, usage = os.wait4(pid, 0)
     report = ChildReport(pid, time.monotonic() - started, usage.ru_maxrss * 1024)
+    with err:
+        err.seek(0)
+        child_err = err.read(64 * 1024).decode("utf-8", errors="replace")
+    try:
+        return _outcome(data, why, status, report)
+    except ChildDied:
+        if child_err.strip():                      # the first line says what native code said
+            log.error("kindproces %d: %s", pid, child_err.strip().splitlines()[0][:300])
+        raise
+    finally:
+        if child_err and not os.WIFSIGNALED(status) and why is None and "stack backtrace" not in child_err:
+            sys.stderr.write(child_err)            # the child's own log lines, as they would have been
+
+
+def _outcome(data: bytes, why: tuple[str, str] | None, status: int, report: ChildReport) -> tuple[Any, ChildReport]:
     if why is not None:
         raise ChildDied(why[0], why[1], report)
     if len(data) < _HEADER.size or _HEADER.unpack_from(data)[0] != len(data) - _HEADER.size:
         if os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
-            kind = "geheugen" if sig == signal.SIGABRT else "signaal"
+            kind = "afgebroken" if sig == signal.SIGABRT else "signaal"   # abort(): Rust OOM, panic, assert
             raise ChildDied(kind, f"signal {sig} ({signal.Signals(sig).name})", report)
         raise ChildDied("exit", f"exit code {os.waitstatus_to_exitcode(status)} without a result", report)
     message = pickle.loads(data[_HEADER.size:])   # noqa: S301 - our own child, through our own pipe
     if message[0] == "ok":
         return message[1], report
     if message[0] == "memory":
-        raise ChildDied("geheugen", "MemoryError", report)
+        raise ChildDied("geheugen", message[1], report)
     if message[0] == "too_big":
         raise ChildDied("resultaat", f"result of {message[1]} bytes exceeds the cap", report)
     raise ChildRaised(message[1], message[2], report)
