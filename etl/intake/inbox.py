@@ -201,6 +201,7 @@ def hook_markup(dirs: DataDirs, d: Delivery, workbook: Path, receipt: Receipt) -
         markup.write_for_delivery(dirs, d, workbook, receipt)
     except Exception as exc:  # noqa: BLE001 - see docstring
         log.error("gemarkeerde kopie voor %s niet gemaakt (%s)", d.levering_id, type(exc).__name__)
+        receipt.gemarkeerde_kopie_fout = markup.why_no_copy(workbook)
 
 
 def _duplicate(dirs: DataDirs, store: Store, bron: str, claimed: Path, name: str, received: dt.datetime,
