@@ -44,10 +44,11 @@ _CHUNK = 1 << 20
 _ROW_TAGS = (b"<row ", b":row ")
 _CELL_TAGS = (b"<c ", b"<c>", b":c ", b":c>")
 _FORMULA_TAGS = (b"<f", b":f")
-# A cell that holds something (not self-closing) and its reference; a non-empty row and its number.
-# A row's number counts because cells without ``r`` are placed in their row by position.
+# A cell that holds something (not self-closing: ``<c r="A9" s="0"/>`` is formatting only, the
+# readers skip it) and its reference. A row's number counts when its first cell has no ``r``
+# and holds something: such cells are placed in their row by position.
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>]*?(/?)>')
-_ROW_REF = re.compile(rb'<(?:\w+:)?row\s[^>]*?\br="([0-9]{1,7})"[^>]*?(/?)>')
+_ROW_REF = re.compile(rb'<(?:\w+:)?row\s[^>]*?\br="([0-9]{1,7})"[^>]*>\s*<(?:\w+:)?c(?:\s(?![^>]*\br=")[^>]*[^/>])?>')
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s[^>]*?\bref="([A-Za-z0-9:$]+)"')
 _ERROR_CELL = b' t="e"'
 _ARRAY_FORMULA = b't="array"'
@@ -118,9 +119,8 @@ class SheetScan:
         for letters, digits, closed in _CELL_REF.findall(window):
             if not closed:
                 self.see(int(digits), column_number(letters))
-        for digits, closed in _ROW_REF.findall(window):
-            if not closed:
-                self.see(int(digits), self.min_col or 1)
+        for digits in _ROW_REF.findall(window):
+            self.see(int(digits), self.min_col or 1)
         if self.dimension is None and (m := _DIMENSION.search(window)):
             self.dimension = m.group(1).decode("ascii")
 
@@ -205,7 +205,7 @@ def sniff(path: Path) -> str:
             whole = fh.read(8 * 2**20)
         names = {k: n.encode("utf-16-le") for k, n in
                  (("encrypted", "EncryptedPackage"), ("word", "WordDocument"), ("xls", "Workbook"), ("xls5", "Book"))}
-        for kind in ("encrypted", "word", "xls", "xls5"):
+        for kind in ("encrypted", "xls", "xls5", "word"):
             if names[kind] in whole:
                 return "xls" if kind == "xls5" else kind
         return "ole"

@@ -72,6 +72,10 @@ def _check_reason(name: str, path: Path, receipt: dict) -> str | None:
         return f"not refused: {receipt['status']} {codes}"
     if "verwerkingsfout" in codes:
         return "verwerkingsfout (the reader died on it)"
+    if codes == ["leeg_bestand"]:
+        return None if path.stat().st_size == 0 else "not empty but called leeg_bestand"
+    if path.read_bytes()[:8] == bytes.fromhex("D0CF11E0A1B11AE1") and b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00e\x00d\x00P" in path.read_bytes():
+        return None if codes == ["beveiligd_of_oud"] and "wachtwoord" in text else f"encrypted but {codes}"
     if name.startswith("farcell__"):
         cell = name.split("__")[1]
         return None if cell in text or codes == ["te_groot"] else f"far cell {cell} not named: {codes}"
