@@ -28,6 +28,7 @@ How:
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
 import pickle
@@ -157,7 +158,11 @@ def _child(write_fd: int, err_fd: int, fn: Callable[..., Any], args: tuple, limi
     code = 70                     # any path that does not reach the end is a failure
     try:
         os.dup2(err_fd, 2)        # native aborts print backtraces: the parent decides what to show
+        if faulthandler.is_enabled():                  # pytest and Airflow enable it on a copy of fd 2
+            faulthandler.enable(file=sys.stderr)
         os.environ["RUST_BACKTRACE"] = "0"
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        signal.alarm(int(limits.seconds) + 5)      # ends the child even if its parent was killed
         if limits.memory_bytes > 0:
             _system_arrow_pool()
             cap = base_vm + limits.memory_bytes
