@@ -142,8 +142,11 @@ def test_every_corpus_file_settles_with_a_fitting_reason(tmp_path):
         old = stats.get(lid, (0.0, 0))
         stats[lid] = (old[0] + secs, max(old[1], peak))
 
+    from etl.intake.markup import NO_COPY_CODES
+
     wrong: list[str] = []
     rows: list[tuple[str, str, float, int]] = []
+    no_copy: list[str] = []
     for bron, names in by_bron.items():
         receipts = [json.loads(r.read_text(encoding="utf-8")) for r in (dirs.outbox / bron).glob("*.ontvangstbewijs.json")]
         by_name: dict[str, list[dict]] = {}
@@ -153,6 +156,11 @@ def test_every_corpus_file_settles_with_a_fitting_reason(tmp_path):
         for name, rs in by_name.items():
             assert len(rs) == 1, f"{name}: {len(rs)} receipts"
             why = _check_reason(name, names[name], rs[0])
+            if not {p["code"] for p in rs[0]["problemen"]} & NO_COPY_CODES and not rs[0]["persoonsgegevens"]:
+                if not (rs[0]["gemarkeerde_kopie"] or rs[0]["gemarkeerde_kopie_fout"]):
+                    why = why or "a marked-up copy was due, but the receipt names neither the copy nor why it is missing"
+                elif rs[0]["gemarkeerde_kopie_fout"]:
+                    no_copy.append(f"{name}: {rs[0]['gemarkeerde_kopie_fout']}")
             if why:
                 wrong.append(f"{name}: {why}")
             secs, peak = stats.get(rs[0]["levering_id"], (0.0, 0))
@@ -171,6 +179,8 @@ def test_every_corpus_file_settles_with_a_fitting_reason(tmp_path):
              "slowest ten:"]
     for name, codes, secs, peak in sorted(timed, key=lambda r: -r[2])[:10]:
         lines.append(f"  {name[:52]:<52} {secs:>8.2f} {peak:>8}  {codes}")
+    lines.append(f"no marked-up copy, and the receipt says why ({len(no_copy)}):")
+    lines += [f"  {n}" for n in no_copy]
     print("\n".join(lines))
     assert not wrong, "\n".join(wrong)
     assert max(peaks) < 700 and max(times) < 120
