@@ -16,7 +16,7 @@ from etl.core.config import Limits
 from etl.core.problems import Problem, error
 from etl.core.sources import Source
 from etl.intake.read import ReadResult, header_rows, load_grids, read_workbook
-from etl.intake.safety import FileRefused, check_workbook
+from etl.intake.safety import FileRefused, WorkbookInfo, check_workbook
 from etl.intake.screen import screen_grids
 from etl.intake.tidy import tidy_delivery
 from etl.intake.validate import ValidationSummary, validate
@@ -38,6 +38,34 @@ def _rejected(problems: list[Problem], **kw) -> Analysis:
     return Analysis(accepted=False, problems=problems, **kw)
 
 
+def _n(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _nothing_readable(info: WorkbookInfo, source: Source) -> Problem:
+    """No value the reader can see. Not always "empty": a sheet of error values (#DEEL/0!),
+    or of formulas saved without their results, holds something, just no number; say what."""
+    held = []
+    for sheet, scan in info.scans.items():
+        parts = []
+        if scan.error_cells:
+            parts.append(f"{_n(scan.error_cells, 'foutwaarde', 'foutwaarden')} (zoals #DEEL/0! of #N/B)")
+        if scan.array_formulas:
+            parts.append(f"{_n(scan.array_formulas, 'matrixformule', 'matrixformules')}")
+        missing = len(info.formulas_without_value.get(sheet, ()))
+        if missing:
+            parts.append(f"{_n(missing, 'formule', 'formules')} zonder opgeslagen uitkomst")
+        if parts:
+            held.append(f"tabblad '{sheet}' bevat alleen " + " en ".join(parts))
+    if held:
+        return error("geen_leesbare_waarden",
+                     "De werkmap bevat geen getallen of tekst die we kunnen lezen: " + "; ".join(held) + ".",
+                     "Zet de gevraagde getallen zelf in de cellen (kopieer en kies 'Plakken speciaal' > 'Waarden'), "
+                     "sla op als 'Excel-werkmap (*.xlsx)' en lever opnieuw aan.")
+    return error("lege_werkmap", "De werkmap bevat geen gegevens.",
+                 f"Vul de tabbladen uit het sjabloon van {source.naam} en lever opnieuw aan.")
+
+
 def analyse(path: Path, source: Source, limits: Limits | None = None) -> Analysis:
     limits = limits or Limits()
     try:
@@ -51,12 +79,12 @@ def analyse(path: Path, source: Source, limits: Limits | None = None) -> Analysi
                                 "Open het bestand in Excel om te controleren dat het werkt, sla het op als .xlsx en lever opnieuw aan.",
                                 extra={"reader": type(exc).__name__})])
     if not grids or all(not any(v not in (None, "") for row in g for v in row) for g in grids.values()):
-        return _rejected([error("lege_werkmap", "De werkmap bevat geen gegevens.",
-                                f"Vul de tabbladen uit het sjabloon van {source.naam} en lever opnieuw aan.")])
+        return _rejected([_nothing_readable(info, source)])
     for name, grid in grids.items():
         width = max((len(r) for r in grid), default=0)
         if len(grid) > limits.max_rows or width > limits.max_columns:
-            return _rejected([error("te_groot", f"Tabblad '{name}' is te groot ({len(grid)} regels, {width} kolommen); "
+            return _rejected([error("te_groot", f"Tabblad '{name}' is te groot ({_n(len(grid), 'regel', 'regels')}, "
+                                    f"{_n(width, 'kolom', 'kolommen')}); "
                                     f"de grens is {limits.max_rows} regels en {limits.max_columns} kolommen.",
                                     "Lever alleen de gevraagde gegevens aan.", sheet=name)])
     pii = screen_grids(grids, source, header_rows(grids, source))

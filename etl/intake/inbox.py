@@ -11,6 +11,14 @@ is marked settled last. Whatever the point of a kill, the next run finds the fil
 processing/ or its final place and finishes the job, and the content hash stops a
 delivery from being counted twice. A lock file serialises runs, because Airflow can
 start duplicate runs (field notes: #54491).
+
+A crash of the parser is a rejection, not an outage: the analysis runs in a forked child
+with a memory and a time limit (``etl.intake.sandbox``). A child that dies (abort, panic,
+out of memory, SIGKILL) is retried once; when the processing of a claimed file has died
+``MAX_ATTEMPTS`` times (counted in the store, so a kill of this process counts too), or
+ran out of time, the file is refused with ``verwerkingsfout``, an ERROR is logged and an
+audit event written for the data team, and the run goes on with the next file. A failure
+in one file or one source never stops the next.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from etl.core.sources import get_source
 from etl.intake import markup
 from etl.intake.analyse import Analysis, analyse
 from etl.intake.receipt import Receipt, write_receipt
+from etl.intake.sandbox import ChildDied, ChildRaised, run_limited, warm_up
 from etl.store.db import Delivery, Store
 from etl.store.provenance import read_summary
 
@@ -41,6 +50,8 @@ log = logging.getLogger(__name__)
 
 PAUSE_ENV = "MONITOR_TEST_PAUSE_AT"
 PAUSE_FILE_ENV = "MONITOR_TEST_PAUSE_FILE"
+#: A claimed file whose processing died this often is refused instead of retried forever.
+MAX_ATTEMPTS = 2
 
 
 @dataclass(frozen=True)
@@ -184,6 +195,7 @@ def hook_markup(dirs: DataDirs, d: Delivery, workbook: Path, receipt: Receipt) -
         markup.write_for_delivery(dirs, d, workbook, receipt)
     except Exception as exc:  # noqa: BLE001 - see docstring
         log.error("gemarkeerde kopie voor %s niet gemaakt (%s)", d.levering_id, type(exc).__name__)
+        receipt.gemarkeerde_kopie_fout = markup.why_no_copy(workbook)
 
 
 def _duplicate(dirs: DataDirs, store: Store, bron: str, claimed: Path, name: str, received: dt.datetime,
@@ -209,6 +221,7 @@ def process_claimed(dirs: DataDirs, store: Store, bron: str, claimed: Path, limi
     lid, recorded = _claim_identity(store, bron, received, sha, original)
     if recorded is not None:
         log.warning("hervat onderbroken verwerking van %s", lid)
+        store.finish_attempts(bron, claimed.name)
         return settle(dirs, store, recorded, claimed, original)
     first = store.accepted_with_hash(bron, sha)
     if first is not None:
@@ -219,10 +232,7 @@ def process_claimed(dirs: DataDirs, store: Store, bron: str, claimed: Path, limi
                           "Zet het bestand zelf in de map, niet een snelkoppeling ernaar.")]
         analysis = Analysis(accepted=False, problems=problems)
     else:
-        try:
-            analysis = analyse(claimed, source, limits)
-        except Exception as exc:  # noqa: BLE001 - see _crashed
-            analysis = _crashed(lid, exc)
+        analysis = _analyse_guarded(store, bron, claimed, lid, sha, original, source, limits)
     pause_point("after_analyse")
     status = "geaccepteerd" if analysis.accepted else "afgekeurd"
     d = Delivery(levering_id=lid, bron=bron, bestandsnaam=original, sha256=sha,
@@ -232,11 +242,64 @@ def process_claimed(dirs: DataDirs, store: Store, bron: str, claimed: Path, limi
                  validatie={**analysis.validation.to_dict(), "aantallen": analysis.counts},
                  opgeslagen_als=None, afgerond=False)
     store.record(d, analysis.values if analysis.accepted else None)
+    store.finish_attempts(bron, claimed.name)
     pause_point("after_record")
     return settle(dirs, store, d, claimed, original)
 
 
-def _crashed(lid: str, exc: Exception) -> Analysis:
+def _analyse_in_child(path: Path, source, limits: Limits | None) -> Analysis:
+    """The child's work: the whole analysis; the parsed sheets stay in the child (the parent
+    needs only problems, quarters and dataset rows, and the pipe is capped)."""
+    analysis = analyse(path, source, limits)
+    analysis.read = None
+    return analysis
+
+
+def _analyse_guarded(store: Store, bron: str, claimed: Path, lid: str, sha: str, name: str, source,
+                     limits: Limits | None) -> Analysis:
+    """``analyse`` in a limited child, counted per claimed file; never raises for the file's sake."""
+    key = claimed.name
+    attempt = store.start_attempt(bron, key)
+    while True:
+        if attempt > MAX_ATTEMPTS:
+            earlier = store.attempts(bron, key) or {}
+            return _dead_letter(store, bron, lid, sha, name, attempt - 1,
+                                earlier.get("last_failure") or "het verwerkende proces stopte (gestopt of afgebroken)")
+        try:
+            analysis, report = run_limited(_analyse_in_child, claimed, source, limits,
+                                           on_start=lambda pid: store.note_attempt(bron, key, pid=pid))
+        except ChildRaised as exc:
+            return _crashed(lid, exc.type_name, exc.where)
+        except ChildDied as exc:
+            failure = f"{exc.kind}: {exc.detail}"
+            store.note_attempt(bron, key, failure=failure)
+            log.error("analyse van %s (%s) poging %d afgebroken: %s; pid %d, %.1f s, piek %d MB",
+                      lid, bron, attempt, failure, exc.report.pid, exc.report.seconds, exc.report.peak_rss_bytes >> 20)
+            if exc.kind == "tijd" or attempt >= MAX_ATTEMPTS:
+                return _dead_letter(store, bron, lid, sha, name, attempt, failure, exc.report.peak_rss_bytes,
+                                    exc.report.seconds)
+            attempt = store.start_attempt(bron, key)
+            continue
+        log.info("analyse van %s: %.2f s, piek %d MB (pid %d)", lid, report.seconds, report.peak_rss_bytes >> 20, report.pid)
+        return analysis
+
+
+def _dead_letter(store: Store, bron: str, lid: str, sha: str, name: str, attempts: int, failure: str,
+                 peak_rss: int | None = None, seconds: float | None = None) -> Analysis:
+    """Processing this file died ``attempts`` times: refuse it with ``verwerkingsfout`` and
+    alert the data team (ERROR log and an audit event; the bytes go to the restricted quarantine)."""
+    log.error("verwerkingsfout: %s (%s) na %d poging(en) niet te lezen (%s); bestand naar quarantaine, team gewaarschuwd",
+              lid, bron, attempts, failure)
+    store.log_event("verwerkingsfout", bron=bron, levering_id=lid, sha256=sha, bestandsnaam=name,
+                    pogingen=attempts, oorzaak=failure, piek_geheugen_mb=None if peak_rss is None else peak_rss >> 20,
+                    seconden=None if seconds is None else round(seconds, 2))
+    return Analysis(accepted=False, problems=[error(
+        "verwerkingsfout", "Dit bestand kon niet worden gelezen; het team is gewaarschuwd.",
+        "U hoeft nu niets te doen: wij bekijken het bestand en nemen contact met u op. Neem bij vragen contact op "
+        "en noem het kenmerk.", extra={"oorzaak": failure.split(":")[0], "pogingen": attempts})])
+
+
+def _crashed(lid: str, type_name: str, where: str) -> Analysis:
     """A bug of ours must not stop the inbox: without this, the file would stay in
     processing/ and crash every later run, blocking the partner's other files.
 
@@ -245,8 +308,7 @@ def _crashed(lid: str, exc: Exception) -> Analysis:
     the inbox after the fix (a rejected file is analysed again). Only the exception type
     and the code locations are logged, never the message, which could quote cell values.
     """
-    where = " <- ".join(f"{f.filename}:{f.lineno} {f.name}" for f in reversed(traceback.extract_tb(exc.__traceback__)))
-    log.error("analyse van %s mislukt: %s at %s", lid, type(exc).__name__, where)
+    log.error("analyse van %s mislukt: %s at %s", lid, type_name, where)
     return Analysis(accepted=False, problems=[error(
         "verwerkingsfout", "Het bestand kon door een fout aan onze kant niet worden verwerkt.",
         "U hoeft nu niets te doen: wij zijn gewaarschuwd en verwerken het bestand opnieuw zodra de fout is verholpen. "
@@ -282,12 +344,24 @@ def resume_unsettled(dirs: DataDirs, store: Store, bron: str) -> list[Outcome]:
     if folder.is_dir():
         for p in sorted(folder.iterdir()):
             if "__" in p.name and not p.name.startswith("."):
-                outcomes.append(process_claimed(dirs, store, bron, p))
+                _isolated(outcomes, bron, p.name, lambda p=p: process_claimed(dirs, store, bron, p))
     for d in store.unsettled(bron):
         final = _final_place(dirs, d, f"{d.bestandsnaam}")
         if final.exists() or final.is_symlink():
-            outcomes.append(settle(dirs, store, d, None, d.bestandsnaam))
+            _isolated(outcomes, bron, d.levering_id, lambda d=d: settle(dirs, store, d, None, d.bestandsnaam))
     return outcomes
+
+
+def _isolated(outcomes: list[Outcome], bron: str, what: str, step) -> None:
+    """One file's failure (in the store, a receipt, a move) never stops the next file. The file
+    stays where it is (processing/ or its record unsettled) and the next run resumes it;
+    only the exception type and code locations are logged."""
+    try:
+        outcomes.append(step())
+    except Exception as exc:  # noqa: BLE001 - see docstring
+        where = " <- ".join(f"{f.filename}:{f.lineno} {f.name}" for f in reversed(traceback.extract_tb(exc.__traceback__)))
+        log.error("verwerking van %s (%s) mislukt, volgende run probeert opnieuw: %s at %s",
+                  printable_name(what), bron, type(exc).__name__, where)
 
 
 def process_inbox(dirs: DataDirs | None = None, sources: tuple[str, ...] = SOURCES,
@@ -295,13 +369,21 @@ def process_inbox(dirs: DataDirs | None = None, sources: tuple[str, ...] = SOURC
     """One pass over the inbox: resume, then claim and process every stable file."""
     dirs = (dirs or DataDirs.from_env()).ensure()
     outcomes: list[Outcome] = []
+    warmed = False
     with Store(dirs.db_path) as store:
         for bron in sources:
-            with inbox_lock(dirs, bron):
-                outcomes.extend(resume_unsettled(dirs, store, bron))
-                for path in stable_files(dirs, bron):
-                    received = dt.datetime.now(dt.UTC)
-                    claimed = claim(dirs, path, bron, received)
-                    pause_point("after_claim")
-                    outcomes.append(process_claimed(dirs, store, bron, claimed, limits))
+            try:
+                with inbox_lock(dirs, bron):
+                    if not warmed and (stable_files(dirs, bron) or any((dirs.processing / bron).glob("*__*"))):
+                        warm_up()        # GX and pandas once, in the parent, before the first fork
+                        warmed = True
+                    outcomes.extend(resume_unsettled(dirs, store, bron))
+                    for path in stable_files(dirs, bron):
+                        received = dt.datetime.now(dt.UTC)
+                        claimed = claim(dirs, path, bron, received)
+                        pause_point("after_claim")
+                        _isolated(outcomes, bron, claimed.name,
+                                  lambda claimed=claimed, bron=bron: process_claimed(dirs, store, bron, claimed, limits))
+            except Exception as exc:  # noqa: BLE001 - one source's failure never stops the next source
+                log.error("inbox van %s overgeslagen door een fout: %s", bron, type(exc).__name__)
     return outcomes

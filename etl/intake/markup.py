@@ -124,6 +124,8 @@ def write_for_delivery(dirs: DataDirs, d: Delivery, workbook: Path, receipt: Rec
     size = _sheet_xml_bytes(workbook)
     if size is None or size > max_sheet_xml_bytes():
         log.info("geen gemarkeerde kopie voor %s: werkmap te groot of onleesbaar voor een kopie", d.levering_id)
+        receipt.gemarkeerde_kopie_fout = ("uw werkmap is te groot om binnen een minuut te kopiëren." if size is not None
+                                          else "de onderdelen van uw werkmap konden we niet openen om te kopiëren.")
         return None
     target = dirs.outbox / d.bron / copy_name(d)
     problems = [Problem.from_dict(p) for p in d.problemen]
@@ -138,9 +140,32 @@ def write_for_delivery(dirs: DataDirs, d: Delivery, workbook: Path, receipt: Rec
         mark_workbook(workbook, problems, target, intro=intro, source=source, accepted=d.status == "geaccepteerd")
     except Exception as exc:  # noqa: BLE001 - a courtesy copy never stops the intake
         log.warning("gemarkeerde kopie voor %s niet gemaakt (%s)", d.levering_id, type(exc).__name__)
+        receipt.gemarkeerde_kopie_fout = why_no_copy(workbook)
         return None
     receipt.gemarkeerde_kopie = target.name
     return target
+
+
+def why_no_copy(workbook: Path) -> str:
+    """Why the copy failed, in Dutch, from what the workbook holds (never from the exception
+    text, which can quote a cell): the parts openpyxl cannot carry over are the usual cause."""
+    try:
+        with zipfile.ZipFile(workbook) as zf:
+            names = [n.replace("\\", "/").lower() for n in zf.namelist()]
+    except (zipfile.BadZipFile, OSError, ValueError):
+        names = []
+    held = []
+    if any("pivottable" in n or "pivotcache" in n for n in names):
+        held.append("draaitabellen")
+    if any("richdata" in n for n in names):
+        held.append("afbeeldingen in cellen")
+    elif any(n.startswith("xl/media/") or "/drawings/" in n for n in names):
+        held.append("afbeeldingen of tekeningen")
+    if any("/charts/" in n for n in names):
+        held.append("grafieken")
+    if held:
+        return (f"uw werkmap bevat onderdelen ({', '.join(held)}) die ons programma niet kan overnemen in een kopie.")
+    return "ons programma kon de opmaak of opbouw van uw werkmap niet overnemen in een kopie."
 
 
 # --------------------------------------------------------------------------- marking

@@ -40,6 +40,7 @@ class Receipt:
     eerder_ontvangen_als: str | None = None
     persoonsgegevens: bool = False
     gemarkeerde_kopie: str | None = None
+    gemarkeerde_kopie_fout: str | None = None   # why no marked-up copy could be made (Dutch, no cell values)
     validatie: dict = field(default_factory=dict)
     herkomst: list[dict] = field(default_factory=list)           # per sheet: which cells and rows were read
 
@@ -49,6 +50,7 @@ class Receipt:
             "levering_id": self.levering_id, "sha256": self.sha256, "periodes": self.periodes,
             "aantallen": self.aantallen, "vervangt": self.vervangt, "eerder_ontvangen_als": self.eerder_ontvangen_als,
             "persoonsgegevens": self.persoonsgegevens, "gemarkeerde_kopie": self.gemarkeerde_kopie,
+            "gemarkeerde_kopie_fout": self.gemarkeerde_kopie_fout,
             "validatie": self.validatie,
             "fouten": sum(p.is_error for p in self.problemen),
             "waarschuwingen": sum(not p.is_error for p in self.problemen),
@@ -115,8 +117,11 @@ def render_text(r: Receipt) -> str:
         ]
     internal = [p for p in errors if p.code == "verwerkingsfout"]
     if internal:                       # our fault, not the partner's: no "what to change" list for it
-        lines += ["Bij het verwerken van dit bestand ging bij ons iets mis; dat ligt niet aan uw bestand.",
-                  internal[0].fix, ""]
+        if internal[0].extra.get("oorzaak"):   # the reader died on this file (etl.intake.inbox._dead_letter)
+            lines += [internal[0].message, internal[0].fix, ""]
+        else:
+            lines += ["Bij het verwerken van dit bestand ging bij ons iets mis; dat ligt niet aan uw bestand.",
+                      internal[0].fix, ""]
         errors = [p for p in errors if p.code != "verwerkingsfout"]
     if errors:
         lines.append(f"WAT MOET U AANPASSEN ({len(errors)} {'punt' if len(errors) == 1 else 'punten'}):")
@@ -127,6 +132,9 @@ def render_text(r: Receipt) -> str:
         lines += _problem_lines(warnings)
     if r.gemarkeerde_kopie:
         lines += [f"In '{r.gemarkeerde_kopie}' (in deze map) vindt u uw eigen bestand terug met de punten gemarkeerd.", ""]
+    elif r.gemarkeerde_kopie_fout:
+        lines += [f"Een kopie van uw bestand met de punten gemarkeerd konden we niet maken: {r.gemarkeerde_kopie_fout} "
+                  "De punten hierboven gelden gewoon.", ""]
     lines += ["Vragen? Neem contact op met het team Onderzoek en Statistiek van de gemeente Groningen en noem het kenmerk hierboven."]
     return "\n".join(lines) + "\n"
 

@@ -91,6 +91,19 @@ CREATE TABLE IF NOT EXISTS audit_log (
     door         TEXT NOT NULL,
     details      TEXT NOT NULL DEFAULT '{}'
 );
+-- Dead-letter counting: one row per claimed file (its name in processing/<bron>/) whose
+-- analysis was started and has not yet been recorded as a delivery. A row whose attempts
+-- reach the limit means the processing died that often; the inbox then stops retrying.
+CREATE TABLE IF NOT EXISTS claim_attempts (
+    bron         TEXT NOT NULL,
+    claimed_name TEXT NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    last_pid     INTEGER,
+    last_failure TEXT,
+    first_at     TEXT NOT NULL,
+    last_at      TEXT NOT NULL,
+    PRIMARY KEY (bron, claimed_name)
+);
 """
 
 DATASET_COLUMNS = ["periode", "bron", "gebied_type", "gebied_code", "indicator", "waarde", "status", "levering_id"]
@@ -363,6 +376,42 @@ class Store:
         with self.transaction() as conn:
             conn.execute("UPDATE deliveries SET afgerond = 1, opgeslagen_als = ? WHERE levering_id = ?",
                          (opgeslagen_als, levering_id))
+
+    # --- attempts per claimed file (dead-letter) ----------------------------------------
+    # Created by SCHEMA (CREATE TABLE IF NOT EXISTS), so an existing store gains the table on
+    # its next open: that is the whole migration, no existing table changes.
+
+    def start_attempt(self, bron: str, claimed_name: str) -> int:
+        """Count one more attempt at analysing this claimed file (committed before the work
+        starts, so a process killed during the analysis leaves it counted); returns the count."""
+        with self.transaction() as conn:
+            now = now_iso()
+            conn.execute(
+                """INSERT INTO claim_attempts (bron, claimed_name, attempts, first_at, last_at) VALUES (?,?,1,?,?)
+                   ON CONFLICT (bron, claimed_name) DO UPDATE SET attempts = attempts + 1, last_at = excluded.last_at""",
+                (bron, claimed_name, now, now))
+            return conn.execute("SELECT attempts FROM claim_attempts WHERE bron = ? AND claimed_name = ?",
+                                (bron, claimed_name)).fetchone()[0]
+
+    def attempts(self, bron: str, claimed_name: str) -> dict | None:
+        row = self.conn.execute("SELECT * FROM claim_attempts WHERE bron = ? AND claimed_name = ?",
+                                (bron, claimed_name)).fetchone()
+        return dict(row) if row else None
+
+    def note_attempt(self, bron: str, claimed_name: str, *, pid: int | None = None, failure: str | None = None) -> None:
+        """Remember the child's pid (for operators and the kill test) or how the attempt died."""
+        with self.transaction() as conn:
+            if pid is not None:
+                conn.execute("UPDATE claim_attempts SET last_pid = ? WHERE bron = ? AND claimed_name = ?",
+                             (pid, bron, claimed_name))
+            if failure is not None:
+                conn.execute("UPDATE claim_attempts SET last_failure = ? WHERE bron = ? AND claimed_name = ?",
+                             (failure, bron, claimed_name))
+
+    def finish_attempts(self, bron: str, claimed_name: str) -> None:
+        """The claimed file has its delivery record: its attempts are history (the audit log keeps them)."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM claim_attempts WHERE bron = ? AND claimed_name = ?", (bron, claimed_name))
 
     def log_event(self, actie: str, **kw) -> None:
         with self.transaction() as conn:
