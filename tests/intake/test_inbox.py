@@ -272,7 +272,7 @@ def test_a_partners_folder_only_changes_that_partners_data(data_dirs, tmp_path):
     ds = _dataset(data_dirs)
     assert set(ds.bron) == {"wij"}
     js = json.loads(o.receipt.with_suffix(".json").read_text(encoding="utf-8"))
-    assert {p["sheet"] for p in js["problemen"] if p["code"] == "tabblad_genegeerd"} == {"Meldingen", "Doorlooptijden"}
+    assert {p["tabblad"] for p in js["problemen"] if p["code"] == "tabblad_genegeerd"} == {"Meldingen", "Doorlooptijden"}
 
     drop(data_dirs, "vrouwenopvang", _build("baseline_veilig_thuis", tmp_path))
     [o] = _process(data_dirs)

@@ -34,7 +34,7 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
     headers = ["Wijk", "Noordelijk", *[cat.label(BRON, c) for c in COUNTS_A],
                cat.label(BRON, "duur_mediaan_dagen"), cat.label(BRON, "duur_p90_dagen"),
                cat.label(BRON, "nazorg_aandeel"), "95%-interval van", "95%-interval tot",
-               "Vergeleken met stad (99,8%)", *[cat.label(BRON, c) for c in COUNTS_B]]
+               "Vergeleken met stad (99,8%)", cat.label(BRON, "nazorg_onbekend"), *[cat.label(BRON, c) for c in COUNTS_B]]
     w.header(r, headers)
     r += 1
     has_groups = view.get(BRON, *CITY, "groepsaanbod_groepen").value is not None or any(
@@ -63,7 +63,7 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
         share = view.get(BRON, gtype, code, "nazorg_aandeel")
         put_shown(w, r, col, share, "aandeel", kind)
         k = view.get(BRON, gtype, code, "nazorg_aantal").visible
-        n = view.get(BRON, gtype, code, "casussen_afgesloten").visible
+        n = view.get(BRON, gtype, code, "nazorg_bekend").visible      # the share's n: nazorg known
         if share.visible is not None and k is not None and n:
             iv = stats.wilson_interval(int(k), int(n))
             put_number(w, r, col + 1, iv.lower, "pct", kind)
@@ -78,7 +78,8 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
         else:
             for c in (col + 1, col + 2, col + 3):
                 put_number(w, r, c, None, "pct", kind, hidden=share.hidden, empty="ontbreekt")
-        col += 4
+        put_shown(w, r, col + 4, view.get(BRON, gtype, code, "nazorg_onbekend"), "aantal", kind)
+        col += 5
         for ind in COUNTS_B:
             cell = view.get(BRON, gtype, code, ind)
             if cell.missing and ind.startswith("groepsaanbod") and has_groups and (BRON, gtype, code, ind) not in view.cells:
