@@ -99,6 +99,11 @@ def test_case_outcome(case: Case, data_dirs, tmp_path, caplog):
     text = txts[0].read_text(encoding="utf-8")
     js = json.loads(jsons[0].read_text(encoding="utf-8"))
 
+    # --- the JSON twin matches its committed schema
+    from tests.intake.test_receipt import receipt_validator
+
+    assert not [e.message for e in receipt_validator().iter_errors(js)]
+
     # --- status, problem codes and cells, as the catalogue says
     assert js["status"] == case.status
     assert js["persoonsgegevens"] is case.personal_data

@@ -311,3 +311,40 @@ def test_receipt_json_is_dutch_and_the_text_has_no_checksum(tmp_path, monkeypatc
 def test_problem_round_trips_through_its_dict():
     p = Problem("x", "waarschuwing", "m", cells=("A1",), rows=(1,), extra={"gevonden": "-"})
     assert Problem.from_dict(p.to_dict()) == p
+
+
+# --- the sample deliveries are as messy as real ones, and the receipts say so ----------------------
+
+
+def test_sample_ingest_names_the_messy_cells_and_stores_nazorg_unknown(ingested_samples, sample_set):
+    from etl.store.dataset import load
+    from etl.tools.samples import VO_ABSENT_GEMEENTEN, VO_ABSENT_QUARTERS
+
+    dirs, outcomes = ingested_samples
+    receipts = [json.loads(p.read_text(encoding="utf-8")) for p in dirs.outbox.rglob("*.ontvangstbewijs.json")]
+    by_code: dict[str, list[dict]] = {}
+    for r in receipts:
+        assert r["status"] == "geaccepteerd"
+        for p in r["problemen"]:
+            by_code.setdefault(p["code"], []).append({**p, "periodes": r["periodes"]})
+    # Absent shelter rows: named, per quarter, as counted 0.
+    zero = by_code["gemeente_geen_regel_nul"]
+    assert sorted(p["details"]["periode"] for p in zero) == sorted(f"{y}Q{q}" for y, q in VO_ABSENT_QUARTERS)
+    assert all(set(p["details"]["gemeenten"]) == set(VO_ABSENT_GEMEENTEN) for p in zero)
+    # "n.v.t." in Groepsaanbod: the cell named, and the city total it leaves unknown.
+    nvt = by_code["tekst_gelezen_als_onbekend"]
+    assert len(nvt) == 1 and nvt[0]["tabblad"] == "Groepsaanbod" and len(nvt[0]["cellen"]) == 1
+    assert any("groepsaanbod_deelnemers (gemeente Groningen)" in p["melding"] for p in by_code["cijfer_onbekend"])
+    # "<5" from Veilig Thuis every quarter: named with what it hides.
+    assert len(by_code["afgeschermd_lt5"]) == 8
+    # Nazorg: count, known and unknown in the dataset agree with the case rows.
+    ds = load(None, dirs)
+    cases = sample_set.truth["wij/Casussen"]
+    for periode, q in cases.groupby("periode"):
+        closed = q[q["einddatum"].notna()]         # the generator writes einddatum only for a case closed in the quarter
+        city = ds[(ds.periode == periode) & (ds.bron == "wij") & (ds.gebied_code == "GM0014")].set_index("indicator")["waarde"]
+        known = closed["nazorg"].notna()
+        assert city["nazorg_onbekend"] == (~known).sum() > 0
+        assert city["nazorg_bekend"] == known.sum()
+        assert city["nazorg_aantal"] == closed.loc[known, "nazorg"].astype(bool).sum()
+        assert city["nazorg_aandeel"] == pytest.approx(city["nazorg_aantal"] / city["nazorg_bekend"])
