@@ -186,7 +186,7 @@ def _problem_lines(problems: list[Problem]) -> list[str]:
         out.append(f"   Gevonden: {p.message}")
         if p.cells and p.cells[0] not in p.message:
             out.append(f"   {_cells_line(p.cells, sum(1 for _ in p.rows) or len(p.cells))}")
-        if p.examples:
+        if p.examples and not all(f"'{e}'" in p.message for e in p.examples):      # (not twice)
             word = "Voorbeeld van wat er staat" if len(p.examples) == 1 else "Voorbeelden van wat er staat"
             out.append(f"   {word}: {', '.join(_quoted(e) for e in p.examples)}")
         if p.fix:

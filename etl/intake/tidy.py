@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from etl.core.problems import Problem, warning
 from etl.core.quarters import days_in_quarter, quarter_end, quarter_start
@@ -239,7 +242,7 @@ def unknown_figures(source: Source, read: ReadResult, df: pd.DataFrame) -> list[
                 if base and value.get((r.periode, r.gebied_type, r.gebied_code, base)) in (0, 0.0, None):
                     continue        # no closed cases: there is no duration or share to know
                 area = REGIO if r.gebied_type == REGIO else f"{_AREA_NL.get(r.gebied_type, r.gebied_type)} {_area_name(r.gebied_code)}"
-                items.append(f"{r.indicator} ({area})")
+                items.append(f"{_label(r.bron or source.key, r.indicator)} ({area})")
             if items:
                 word = "afgeschermd ('x' of '<5')" if status == SUPPRESSED else "onbekend ('ontbreekt')"
                 lines.append(f"{periode}, {word}: {', '.join(items[:12])}" + (f" en nog {len(items) - 12}" if len(items) > 12 else ""))
@@ -255,6 +258,21 @@ def unknown_figures(source: Source, read: ReadResult, df: pd.DataFrame) -> list[
                                               "indicator": r.indicator, "status": r.status}
                                              for r in bad.itertuples(index=False)][:500]}))
     return problems
+
+
+@cache
+def _labels() -> dict[tuple[str, str], str]:
+    """Dutch labels of the dataset indicators (include/indicators.yaml), for receipts."""
+    raw = yaml.safe_load((Path(__file__).resolve().parents[2] / "include" / "indicators.yaml").read_text(encoding="utf-8"))
+    out: dict[tuple[str, str], str] = {}
+    for block in ("indicatoren", "hulpgrootheden"):
+        for bron, items in (raw.get(block) or {}).items():
+            out.update({(bron, key): d.get("label", key) for key, d in items.items()})
+    return out
+
+
+def _label(bron: str, indicator: str) -> str:
+    return _labels().get((bron, indicator), indicator)
 
 
 def _area_name(code: str) -> str:

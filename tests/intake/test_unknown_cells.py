@@ -77,7 +77,7 @@ def test_nvt_in_two_count_cells_is_accepted_and_the_receipt_names_both_cells(tmp
     # What it makes unknown is said too: the children of the wijken and the city.
     assert _value(a.values, "gemeente", "GM0014", "kinderen_betrokken").status == "missing"
     unknown = next(p for p in a.problems if p.code == "cijfer_onbekend")
-    assert "kinderen_betrokken (gemeente Groningen)" in unknown.message
+    assert "Kinderen betrokken (gemeente Groningen)" in unknown.message
     assert {f"{KIDS}4", f"{KIDS}7"} <= set(unknown.cells)
 
 
@@ -89,7 +89,7 @@ def test_every_unknown_marker_on_a_group_count_is_named(tmp_path, marker):
     p = next(p for p in a.problems if p.code == "tekst_gelezen_als_onbekend")
     assert p.sheet == "Groepsaanbod" and p.cells == ("E4",) and p.examples == (marker,)
     assert _value(a.values, "gemeente", "GM0014", "groepsaanbod_deelnemers").status == "missing"
-    assert "groepsaanbod_deelnemers (gemeente Groningen)" in text
+    assert "Deelnemers groepsaanbod (gemeente Groningen)" in text
 
 
 def test_a_rejected_file_lists_the_unknown_cells_next_to_the_error(tmp_path):
@@ -113,7 +113,7 @@ def test_a_blank_count_cell_is_named_and_not_read_as_zero(tmp_path):
     p = next(p for p in a.problems if p.code == "leeg_gelezen_als_onbekend")
     assert p.cells == (f"{VT_LETTER['hermeldingen']}6",)
     assert _value(a.values, "regio", "regio", "hermeldingen").status == "missing"
-    assert "hermeldingen (regio)" in text
+    assert "Hermeldingen (regio)" in text
 
 
 def test_nvt_in_a_column_that_may_be_empty_is_that_empty_value(tmp_path):
@@ -145,7 +145,7 @@ def test_lt5_on_an_aggregate_sheet_is_accepted_and_says_what_it_hides(tmp_path):
     assert not p.is_error and p.cells == (f"{VT_LETTER['hermeldingen']}10",)
     assert "regiototaal" in p.message
     assert _value(a.values, "regio", "regio", "hermeldingen").status == "suppressed_by_partner"
-    assert "afgeschermd ('x' of '<5'): " in text and "hermeldingen (regio)" in text
+    assert "afgeschermd ('x' of '<5'): " in text and "Hermeldingen (regio)" in text
 
 
 # --- shelter rows for some municipalities only -------------------------------------------------
@@ -175,7 +175,7 @@ def test_veilig_thuis_without_a_municipality_is_missing_and_said(tmp_path):
     a, text, _ = _receipt(_file(tmp_path, "vt.xlsx", vt_sheets(_sheet("Meldingen", VT_COLS, rows))), "veilig_thuis")
     assert a.accepted
     assert _value(a.values, "regio", "regio", "meldingen_totaal").status == "missing"
-    assert "ontbreekt een regel voor Westerwolde" in text and "meldingen_totaal (regio)" in text
+    assert "ontbreekt een regel voor Westerwolde" in text and "Meldingen (regio)" in text
 
 
 # --- nazorg with blanks -------------------------------------------------------------------------
@@ -334,7 +334,7 @@ def test_sample_ingest_names_the_messy_cells_and_stores_nazorg_unknown(ingested_
     # "n.v.t." in Groepsaanbod: the cell named, and the city total it leaves unknown.
     nvt = by_code["tekst_gelezen_als_onbekend"]
     assert len(nvt) == 1 and nvt[0]["tabblad"] == "Groepsaanbod" and len(nvt[0]["cellen"]) == 1
-    assert any("groepsaanbod_deelnemers (gemeente Groningen)" in p["melding"] for p in by_code["cijfer_onbekend"])
+    assert any("Deelnemers groepsaanbod (gemeente Groningen)" in p["melding"] for p in by_code["cijfer_onbekend"])
     # "<5" from Veilig Thuis every quarter: named with what it hides.
     assert len(by_code["afgeschermd_lt5"]) == 8
     # Nazorg: count, known and unknown in the dataset agree with the case rows.
