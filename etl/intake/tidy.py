@@ -267,7 +267,7 @@ def _labels() -> dict[tuple[str, str], str]:
     out: dict[tuple[str, str], str] = {}
     for block in ("indicatoren", "hulpgrootheden"):
         for bron, items in (raw.get(block) or {}).items():
-            out.update({(bron, key): d.get("label", key) for key, d in items.items()})
+            out.update({(bron, key): d.get("label", key) for key, d in (items or {}).items()})
     return out
 
 

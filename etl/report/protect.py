@@ -11,7 +11,7 @@ the workbook can use:
   meldingen), for every municipality and for the region;
 * WIJ: city = sum over wijken, northern subtotal = sum over the northern wijken, other
   subtotal = sum over the others, city = northern + other; also for the stored nazorg
-  counts (with nazorg, nazorg known, nazorg unknown), and closed = known + unknown;
+  counts (with nazorg, nazorg known, nazorg unknown);
 * Steunpunt: contacts total = inloop + telefonisch + chat.
 
 Four-quarter views (the funnel plots over the last year) get their own call, in which a
@@ -145,11 +145,8 @@ def protect_quarter(df: pd.DataFrame, periode: str, catalogue: Catalogue) -> Qua
 def _wij_cells(counts: dict[Key, float | None], measures: dict[Key, float | None],
                constraints: list[Constraint[Key]], catalogue: Catalogue) -> None:
     wijk_list = wijken()
-    # The nazorg counts are stored by etl.intake.tidy (one definition): closed = known + unknown.
-    for key in [k for k in counts if k[0] == "wij" and k[3] == "casussen_afgesloten"]:
-        parts = ((*key[:3], "nazorg_bekend"), (*key[:3], "nazorg_onbekend"))
-        if all(p in counts for p in parts):
-            constraints.append(Constraint(key, parts))
+    # The nazorg counts (with nazorg, known, unknown) are stored by etl.intake.tidy (one
+    # definition) and are additive over wijken like every other WIJ count below.
     additive = sorted({k[3] for k in counts if k[0] == "wij" and k[1] == "wijk"})
     for ind in additive:
         groups: dict[tuple[str, str], list[Key]] = {NOORD: [], OVERIG: []}
