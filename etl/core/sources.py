@@ -94,6 +94,8 @@ class Sheet:
     shares: tuple[Share, ...] = ()
     all_gemeenten: bool = False
     available_from: str | None = None
+    absent_gemeente: str = "missing"     # a municipality without a row: "missing" (unknown) or "zero" (had none)
+    shielding_allowed: bool = True       # may the partner type "<5" here (aggregate sheets) or not (case rows)
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -156,7 +158,11 @@ def _sheet(d: dict) -> Sheet:
         shares=tuple(Share(**s) for s in d.get("shares", ())),
         all_gemeenten=d.get("all_gemeenten", False),
         available_from=d.get("available_from"),
+        absent_gemeente=d.get("absent_gemeente", "missing"),
+        shielding_allowed=d.get("shielding_allowed", True),
     )
+    if sheet.absent_gemeente not in ("missing", "zero"):
+        raise ValueError(f"sheet {sheet.name}: absent_gemeente must be 'missing' or 'zero'")
     names = [c.name for c in sheet.columns]
     if sheet.tidy not in TIDY_KINDS:
         raise ValueError(f"sheet {sheet.name}: unknown tidy kind {sheet.tidy!r}")

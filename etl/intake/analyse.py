@@ -18,7 +18,7 @@ from etl.core.sources import Source
 from etl.intake.read import ReadResult, header_rows, load_grids, read_workbook
 from etl.intake.safety import FileRefused, WorkbookInfo, check_workbook
 from etl.intake.screen import screen_grids
-from etl.intake.tidy import tidy_delivery
+from etl.intake.tidy import tidy_delivery, unknown_figures
 from etl.intake.validate import ValidationSummary, validate
 
 
@@ -104,5 +104,6 @@ def analyse(path: Path, source: Source, limits: Limits | None = None) -> Analysi
     if any(p.is_error for p in problems):
         return _rejected(problems, periodes=periodes, counts=counts, validation=summary, read=read)
     values = tidy_delivery(source, read)
+    problems.extend(unknown_figures(source, read, values))   # what the warnings above leave unknown
     return Analysis(accepted=True, problems=problems, periodes=periodes, counts=counts, values=values,
                     validation=summary, read=read)

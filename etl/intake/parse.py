@@ -2,7 +2,10 @@
 
 Every parser returns a ``Parsed`` value or raises ``ParseError`` with a Dutch
 explanation; it never guesses silently. Suppressed counts (``<5``) are not an error:
-they parse to missing with ``suppressed=True``.
+they parse to missing with ``suppressed=True``. Text that says "unknown" (``n.v.t.``,
+``-``, ``onbekend``, ``?``, ...) in a count, number, ja/nee or date cell parses to
+missing with ``marker`` set to the text, so that the reader can name the cell in a
+warning: it is never read as 0 and never silently.
 """
 
 from __future__ import annotations
@@ -25,14 +28,34 @@ class ParseError(ValueError):
 class Parsed:
     value: object
     suppressed: bool = False
+    marker: str | None = None      # the "unknown" text found (n.v.t., -, ?), when the value is missing because of it
 
 
 MISSING = Parsed(None)
 SUPPRESSED = Parsed(None, suppressed=True)
 
-_EMPTY_TEXT = {"", "-", "n.v.t.", "nvt", "n.v.t", "n v t", "geen gegevens", "onbekend"}
+#: Text that means "not known / not applicable" (folded: lower case, spaces collapsed).
+#: In count, number, ja/nee and date cells it reads as unknown with a warning naming the
+#: cell (``Parsed.marker``); in key and text columns it reads as empty (the not-null
+#: checks then say so). ``geen`` is here, not 0: "geen" may mean "none" or "no data", and
+#: the warning asks the partner to type 0 if there were none.
+UNKNOWN_MARKERS = frozenset({
+    "-", "--", "---", "\u2013", "\u2014", ".", "?", "??", "???",
+    "n.v.t.", "n.v.t", "nvt", "nvt.", "n v t", "n/a", "na", "n.a.",
+    "onbekend", "onb", "onb.", "niet bekend", "nb", "n.b.", "n.b", "geen gegevens", "geen",
+})
+_EMPTY_TEXT = {""} | UNKNOWN_MARKERS
 _SUPPRESSED_RE = re.compile(r"^<\s*5$")
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+
+
+def unknown_marker(raw: object) -> str | None:
+    """The text as typed when ``raw`` is one of the ``UNKNOWN_MARKERS``, else None."""
+    if isinstance(raw, str):
+        text = " ".join(raw.strip().lower().split())
+        if text in UNKNOWN_MARKERS:
+            return raw.strip()
+    return None
 
 
 def is_empty(raw: object) -> bool:
@@ -104,6 +127,8 @@ def parse_count(raw: object) -> Parsed:
     """
     if isinstance(raw, str) and _SUPPRESSED_RE.match(raw.strip()):
         return SUPPRESSED
+    if (marker := unknown_marker(raw)) is not None:
+        return Parsed(None, marker=marker)
     if is_empty(raw):
         return MISSING
     if isinstance(raw, bool):
@@ -128,6 +153,8 @@ def parse_number(raw: object) -> Parsed:
     """A number that may have a fraction (average stay in days): ``12,5`` or ``12.5``."""
     if isinstance(raw, str) and _SUPPRESSED_RE.match(raw.strip()):
         return SUPPRESSED
+    if (marker := unknown_marker(raw)) is not None:
+        return Parsed(None, marker=marker)
     if is_empty(raw):
         return MISSING
     if isinstance(raw, bool):
@@ -148,8 +175,10 @@ _FALSE = {"nee", "n", "no", "0", "onwaar", "false"}
 
 
 def parse_bool(raw: object) -> Parsed:
-    if isinstance(raw, str) and raw.strip().lower() in {"n.v.t.", "nvt", "n.v.t"}:
-        return MISSING
+    if isinstance(raw, str) and raw.strip().lower() == "x":     # a cross in a ja/nee column is "ja"
+        return Parsed(True)
+    if (marker := unknown_marker(raw)) is not None:
+        return Parsed(None, marker=marker)
     if is_empty(raw):
         return MISSING
     if isinstance(raw, bool):
@@ -190,6 +219,8 @@ def _parse_date_text(text: str) -> dt.date:
 
 
 def parse_date(raw: object) -> Parsed:
+    if (marker := unknown_marker(raw)) is not None:
+        return Parsed(None, marker=marker)
     if is_empty(raw):
         return MISSING
     if isinstance(raw, dt.datetime):

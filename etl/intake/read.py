@@ -264,16 +264,20 @@ def parse_sheet(grid: Grid, spec: Sheet, found_name: str, info: WorkbookInfo) ->
         headers[col.name] = str(header[c]).strip()
         raw = ([row[c] for row in data_cells] if c < min_width
                else [grid[r][c] if c < len(grid[r]) else None for r in data_rows])
-        values, supp, errs = _parse_column(raw, col)
+        values, supp, errs, markers = _parse_column(raw, col)
         frame[col.name] = _as_series(values, col, index)
         if supp:
             suppressed[col.name] = [data_rows[i] + 1 for i in supp]
-            if col.type == "count":
-                pass
-            else:
-                problems.append(error("niet_toegestaan_lt5", f"In de kolom '{headers[col.name]}' staat '<5', maar hier mag geen onderdrukte waarde staan.",
-                                      "Vul de echte waarde in.", sheet=found_name, column=headers[col.name],
-                                      rows=tuple(data_rows[i] + 1 for i in supp)))
+            problems.append(_suppressed_problem(spec, col, found_name, headers[col.name], letter, suppressed[col.name]))
+        # "n.v.t." in a column that may be empty (einddatum of an open case) is that empty value:
+        # read as its declared type, no warning. Elsewhere it is an unknown figure, named.
+        for text, idxs in ({} if col.nullable else markers).items():
+            problems.append(_marker_problem(col, found_name, headers[col.name], letter,
+                                            [data_rows[i] + 1 for i in idxs], text))
+        if col.type in {"count", "number", "bool"} and not col.nullable and col.name not in spec.key:
+            blank = [data_rows[i] + 1 for i, v in enumerate(raw) if v is None or v == ""]
+            if blank:
+                problems.append(_blank_problem(col, found_name, headers[col.name], letter, blank))
         for message, idxs in errs.items():
             rows = tuple(data_rows[i] + 1 for i in idxs)
             unreadable.setdefault(col.name, []).extend(rows)
@@ -344,11 +348,13 @@ def _note_like(v: object, col: Column) -> bool:
     return parsed.value is None
 
 
-def _parse_column(raw: list[object], col: Column) -> tuple[list[object], list[int], dict[str, list[int]]]:
+def _parse_column(raw: list[object], col: Column) -> tuple[list[object], list[int], dict[str, list[int]], dict[str, list[int]]]:
+    """Values, indexes of ``<5`` cells, unreadable cells by message, "unknown" texts by text."""
     parse = parser_for(col.type, col.allowed)
     values: list[object] = [None] * len(raw)
     suppressed: list[int] = []
     errors: dict[str, list[int]] = defaultdict(list)
+    markers: dict[str, list[int]] = defaultdict(list)
     fast_numeric = col.type in {"count", "number"}
     # Parsers are pure functions of the cell value, and most columns repeat a few values
     # (quarters, areas, ja/nee, dates): parse each distinct (type, value) once. The type is
@@ -379,7 +385,92 @@ def _parse_column(raw: list[object], col: Column) -> tuple[list[object], list[in
         values[i] = p.value
         if p.suppressed:
             suppressed.append(i)
-    return values, suppressed, dict(errors)
+        elif p.marker is not None:
+            markers[p.marker].append(i)
+    return values, suppressed, dict(errors), dict(markers)
+
+
+MAX_CELLS = 200      # cell addresses kept per problem (rows are kept in full)
+
+
+def _cells_nl(cells: Sequence[str], limit: int = 10) -> str:
+    """``cel I12`` / ``cellen I12, I15 en I20`` / ``... en nog 40 andere``: addresses as a person reads them."""
+    cells = list(cells)
+    if len(cells) == 1:
+        return f"cel {cells[0]}"
+    shown = cells[:limit]
+    more = len(cells) - len(shown)
+    if more:
+        return f"cellen {', '.join(shown)} en nog {more} andere"
+    return f"cellen {', '.join(shown[:-1])} en {shown[-1]}"
+
+
+def _what_unknown_means(col: Column) -> str:
+    return {"count": "een onbekend aantal (niet 0)", "number": "een onbekend getal (niet 0)",
+            "bool": "onbekend (niet 'nee')", "date": "een onbekende datum"}.get(col.type, "onbekend")
+
+
+def _fill_in(col: Column, header: str) -> str:
+    """What to do, as an action, for a cell that should hold a value of this column's type."""
+    if col.type == "count":
+        if col.name == "aantal_kinderen":
+            return "Vul het juiste aantal in (0 als er geen kinderen zijn, leeg als het onbekend is)."
+        return f"Vul het juiste aantal '{header}' in (0 als het er geen waren, leeg als het onbekend is)."
+    if col.type == "number":
+        return f"Vul het getal '{header}' in, of laat de cel leeg als het onbekend is."
+    if col.type == "bool":
+        return "Vul 'ja' of 'nee' in, of laat de cel leeg als het onbekend is."
+    if col.type == "date":
+        return "Vul de datum in als dd-mm-jjjj, of laat de cel leeg als die er (nog) niet is."
+    return "Vul de juiste waarde in."
+
+
+def _marker_problem(col: Column, sheet: str, header: str, letter: str, rows: list[int], text: str) -> Problem:
+    """A cell that says "unknown" in words: accepted as unknown, and named."""
+    cells = tuple(f"{letter}{r}" for r in rows)
+    return warning(
+        "tekst_gelezen_als_onbekend",
+        f"In de kolom '{header}' staat '{text}' in {_cells_nl(cells)}. Dat hebben we gelezen als {_what_unknown_means(col)}.",
+        _fill_in(col, header), sheet=sheet, column=header, rows=tuple(rows), cells=cells[:MAX_CELLS], examples=(text,),
+        extra={"gevonden": text, "gelezen_als": "onbekend", "aantal_cellen": len(rows)})
+
+
+def _blank_problem(col: Column, sheet: str, header: str, letter: str, rows: list[int]) -> Problem:
+    cells = tuple(f"{letter}{r}" for r in rows)
+    n = len(rows)
+    return warning(
+        "leeg_gelezen_als_onbekend",
+        f"In de kolom '{header}' {'is' if n == 1 else 'zijn'} {_cells_nl(cells)} leeg. "
+        f"Dat hebben we gelezen als {_what_unknown_means(col)}.",
+        _fill_in(col, header), sheet=sheet, column=header, rows=tuple(rows), cells=cells[:MAX_CELLS],
+        extra={"gevonden": "", "gelezen_als": "onbekend", "aantal_cellen": n})
+
+
+def _suppressed_problem(spec: Sheet, col: Column, sheet: str, header: str, letter: str, rows: list[int]) -> Problem:
+    """``<5``: allowed on aggregate count cells (a warning saying what it hides), refused elsewhere."""
+    cells = tuple(f"{letter}{r}" for r in rows)
+    extra = {"gevonden": "<5", "gelezen_als": "afgeschermd", "aantal_cellen": len(rows)}
+    if col.type == "count" and not spec.shielding_allowed:
+        return error(
+            "niet_toegestaan_lt5",
+            f"In de kolom '{header}' staat '<5' in {_cells_nl(cells)}. Op casusregels mag u niet zelf afschermen: "
+            "de monitor schermt kleine aantallen zelf af in de rapportage. Met '<5' op een casus is het totaal "
+            "voor de wijk en de stad niet meer te berekenen.",
+            "Vul het echte aantal in (0 als er geen zijn, leeg als het onbekend is).",
+            sheet=sheet, column=header, rows=tuple(rows), cells=cells[:MAX_CELLS], examples=("<5",), extra=extra)
+    if col.type != "count":
+        return error("niet_toegestaan_lt5", f"In de kolom '{header}' staat '<5' in {_cells_nl(cells)}, maar hier mag geen afgeschermde waarde staan.",
+                     "Vul de echte waarde in.", sheet=sheet, column=header, rows=tuple(rows), cells=cells[:MAX_CELLS],
+                     examples=("<5",), extra=extra)
+    hides = {
+        "gemeente": "Het regiototaal van deze kolom is daardoor onbekend (in de rapportage 'x').",
+        "wij_groepsaanbod": "Het totaal van deze kolom voor de wijk en de stad is daardoor onbekend (in de rapportage 'x').",
+    }.get(spec.tidy, "Dit cijfer staat in de rapportage als '<5'.")
+    return warning(
+        "afgeschermd_lt5",
+        f"In de kolom '{header}' staat '<5' in {_cells_nl(cells)}: door u afgeschermd, dat mag op dit tabblad. {hides}",
+        "Geen actie nodig. Lever het echte aantal als u het mag delen: de monitor schermt kleine aantallen zelf af.",
+        sheet=sheet, column=header, rows=tuple(rows), cells=cells[:MAX_CELLS], examples=("<5",), extra=extra)
 
 
 def _as_series(values: list[object], col: Column, index: pd.Index) -> pd.Series:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -21,6 +22,34 @@ from etl.core.quarters import label_nl
 TZ = ZoneInfo("Europe/Amsterdam")
 MONTHS = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
           "oktober", "november", "december"]
+CONTACT_ENV = "MONITOR_CONTACT_EMAIL"
+DEFAULT_CONTACT = "onderzoek@groningen.nl"
+SCHEMA_VERSION = 1
+
+
+def contact_address() -> str:
+    """Who partners write to, from configuration: ``MONITOR_CONTACT_EMAIL`` (see .env.example)."""
+    return os.environ.get(CONTACT_ENV, "").strip() or DEFAULT_CONTACT
+
+
+#: The JSON twin speaks Dutch: a problem's fields under Dutch names (the store keeps the
+#: code names; this is only the partner-facing rendering). Documented by
+#: docs/schemas/ontvangstbewijs.schema.json.
+PROBLEM_KEYS_NL = {"code": "code", "severity": "ernst", "message": "melding", "fix": "wat_te_doen", "sheet": "tabblad",
+                   "column": "kolom", "rows": "regels", "cells": "cellen", "examples": "voorbeelden", "extra": "details"}
+
+
+def problem_json(p: Problem) -> dict:
+    return {PROBLEM_KEYS_NL[k]: v for k, v in p.to_dict().items()}
+
+
+def validation_json(v: dict) -> dict:
+    """The GX run summary under Dutch names (empty when no expectations ran)."""
+    if not v:
+        return {"controles": 0, "geslaagd": 0, "mislukt": []}
+    return {"controles": int(v.get("evaluated", 0)), "geslaagd": int(v.get("passed", 0)), "mislukt": list(v.get("failed", []))}
+
+
 STATUS_NL = {"geaccepteerd": "AANGENOMEN", "afgekeurd": "NIET AANGENOMEN", "dubbel": "AL ONTVANGEN (niet opnieuw verwerkt)"}
 
 
@@ -46,15 +75,17 @@ class Receipt:
 
     def to_json(self) -> dict:
         return {
-            "status": self.status, "bron": self.bron, "bestand": self.bestand, "ontvangen_op": self.ontvangen_op,
-            "levering_id": self.levering_id, "sha256": self.sha256, "periodes": self.periodes,
-            "aantallen": self.aantallen, "vervangt": self.vervangt, "eerder_ontvangen_als": self.eerder_ontvangen_als,
-            "persoonsgegevens": self.persoonsgegevens, "gemarkeerde_kopie": self.gemarkeerde_kopie,
-            "gemarkeerde_kopie_fout": self.gemarkeerde_kopie_fout,
-            "validatie": self.validatie,
+            "schemaversie": SCHEMA_VERSION,
+            "status": self.status, "bron": self.bron, "bron_naam": self.bron_naam, "bestand": self.bestand,
+            "ontvangen_op": self.ontvangen_op, "levering_id": self.levering_id, "controlegetal_sha256": self.sha256,
+            "periodes": self.periodes, "aantallen": self.aantallen, "vervangt": self.vervangt,
+            "eerder_ontvangen_als": self.eerder_ontvangen_als, "persoonsgegevens": self.persoonsgegevens,
+            "gemarkeerde_kopie": self.gemarkeerde_kopie, "gemarkeerde_kopie_fout": self.gemarkeerde_kopie_fout,
+            "contact": contact_address(),
+            "validatie": validation_json(self.validatie),
             "fouten": sum(p.is_error for p in self.problemen),
             "waarschuwingen": sum(not p.is_error for p in self.problemen),
-            "problemen": [p.to_dict() for p in self.problemen],
+            "problemen": [problem_json(p) for p in self.problemen],
             "herkomst": self.herkomst,
         }
 
@@ -77,8 +108,24 @@ def _where(p: Problem) -> str:
         else:
             parts.append(f"kolom '{p.column}'")
     if p.rows:
-        parts.append(("regel " if len(p.rows) == 1 else "regels ") + format_rows(p.rows))
+        parts.append(rows_nl(p.rows))
     return ", ".join(parts)
+
+
+def rows_nl(rows: tuple[int, ...] | list[int]) -> str:
+    """``regel 7``, ``regels 3, 7-9 en 12``, or for one long run ``in alle 779 regels, 4-782``.
+
+    Always the full extent and the count: a list cut at 50 rows would say "4-53" where
+    the problem is in every row.
+    """
+    distinct = sorted(set(rows))
+    n = len(distinct)
+    if n == 1:
+        return f"regel {distinct[0]}"
+    if distinct[-1] - distinct[0] + 1 == n and n > 2:
+        return f"in alle {n} regels, {distinct[0]}-{distinct[-1]}"
+    listed = format_rows(distinct)
+    return f"regels {listed}" if n <= 10 else f"{n} regels: {listed}"
 
 
 def render_text(r: Receipt) -> str:
@@ -89,7 +136,6 @@ def render_text(r: Receipt) -> str:
         f"Bestand:       {r.bestand}",
         f"Ontvangen:     {local_time_nl(r.ontvangen_op)}",
         f"Kenmerk:       {r.levering_id}",
-        f"Controlegetal: {r.sha256[:16]} (SHA-256, begin)",
         "",
         f"RESULTAAT: {STATUS_NL[r.status]}",
         "",
@@ -104,7 +150,8 @@ def render_text(r: Receipt) -> str:
     if r.aantallen and r.status != "dubbel":
         lines.append("Gelezen regels: " + "; ".join(f"tabblad '{s}': {n}" for s, n in r.aantallen.items()))
     for v in r.vervangt:
-        lines.append(f"Deze levering vervangt de eerdere levering {v['levering_id']} voor {v['periode']} (in zijn geheel).")
+        lines.append(f"Deze levering vervangt uw eerdere levering voor {v['periode']} ({label_nl(v['periode'])}) "
+                     f"in zijn geheel (kenmerk van die levering: {v['levering_id']}).")
     if r.periodes or r.aantallen or r.vervangt:
         lines.append("")
     if r.status == "geaccepteerd":
@@ -128,14 +175,16 @@ def render_text(r: Receipt) -> str:
         lines += _problem_lines(errors)
         lines += ["Pas het bestand aan en zet het daarna opnieuw in dezelfde map. Het nieuwe bestand wordt dan opnieuw gecontroleerd.", ""]
     if warnings:
-        lines.append(f"OPMERKINGEN ({len(warnings)}) — {'het bestand is wel aangenomen' if r.status == 'geaccepteerd' else 'graag ook nakijken'}:")
+        head = "OPMERKING" if len(warnings) == 1 else f"OPMERKINGEN ({len(warnings)})"
+        lines.append(f"{head} — {'het bestand is wel aangenomen' if r.status == 'geaccepteerd' else 'graag ook nakijken'}:")
         lines += _problem_lines(warnings)
     if r.gemarkeerde_kopie:
         lines += [f"In '{r.gemarkeerde_kopie}' (in deze map) vindt u uw eigen bestand terug met de punten gemarkeerd.", ""]
     elif r.gemarkeerde_kopie_fout:
         lines += [f"Een kopie van uw bestand met de punten gemarkeerd konden we niet maken: {r.gemarkeerde_kopie_fout} "
                   "De punten hierboven gelden gewoon.", ""]
-    lines += ["Vragen? Neem contact op met het team Onderzoek en Statistiek van de gemeente Groningen en noem het kenmerk hierboven."]
+    lines += [f"Vragen? Mail naar {contact_address()} (team Onderzoek en Statistiek, gemeente Groningen) "
+              "en noem het kenmerk hierboven."]
     return "\n".join(lines) + "\n"
 
 
@@ -145,12 +194,29 @@ def _problem_lines(problems: list[Problem]) -> list[str]:
         where = _where(p)
         out.append(f"{i}. {where[:1].upper() + where[1:] if where else 'Het bestand'}")
         out.append(f"   Gevonden: {p.message}")
-        if p.examples:
-            out.append(f"   Voorbeelden van wat er staat: {', '.join(repr(e) for e in p.examples)}")
+        if p.cells and p.cells[0] not in p.message:
+            out.append(f"   {_cells_line(p.cells, sum(1 for _ in p.rows) or len(p.cells))}")
+        if p.examples and not all(f"'{e}'" in p.message for e in p.examples):      # (not twice)
+            word = "Voorbeeld van wat er staat" if len(p.examples) == 1 else "Voorbeelden van wat er staat"
+            out.append(f"   {word}: {', '.join(_quoted(e) for e in p.examples)}")
         if p.fix:
             out.append(f"   Wat te doen: {p.fix}")
         out.append("")
     return out
+
+
+def _cells_line(cells: tuple[str, ...], total: int) -> str:
+    shown = list(cells[:10])
+    more = max(total, len(cells)) - len(shown)
+    if len(shown) == 1 and not more:
+        return f"Cel: {shown[0]}"
+    tail = f" en nog {more} andere" if more > 0 else ""
+    return f"Cellen: {', '.join(shown)}{tail}"
+
+
+def _quoted(text: str) -> str:
+    """'n.v.t.' in plain quotes (repr() would show escapes and switch quote style)."""
+    return f"'{text}'"
 
 
 def write_receipt(r: Receipt, outbox: Path, stem: str) -> tuple[Path, Path]:

@@ -99,7 +99,7 @@ def screen_grids(grids: dict[str, Sequence[Sequence[object]]], source: Source,
                 f"{what[:1].upper()}{what[1:]}. Het hele bestand is daarom niet aangenomen.",
                 "Verwijder de kolom of de gegevens die naar personen herleidbaar zijn (namen, BSN, geboortedatum, adres, telefoonnummer, e-mail). "
                 "Lever alleen aantallen of pseudoniemen aan, en lever het bestand daarna opnieuw aan.",
-                sheet=sheet_name, column=col_name, rows=tuple(sorted(set(rows)))[:50],
+                sheet=sheet_name, column=col_name, rows=tuple(sorted(set(rows))),       # all of them: the receipt says the full range and count
             ))
     return problems
 

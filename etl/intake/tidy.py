@@ -14,10 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
+from etl.core.problems import Problem, warning
 from etl.core.quarters import days_in_quarter, quarter_end, quarter_start
 from etl.core.reference import gemeenten
 from etl.core.sources import Source
@@ -71,9 +75,17 @@ def _gemeente_level(sd: SheetData, bron: str) -> list[Value]:
     values = [Value(v.periode, bron, v.gebied_type, v.gebied_code, v.indicator, v.waarde, v.status)
               for v in _cell_values(sd, "gemeente", lambda row: row["gemeente"])]
     region_codes = [g.code for g in gemeenten()]
+    periodes = sorted({v.periode for v in values})
+    if sd.spec.absent_gemeente == "zero":
+        # The partner lists only the municipalities that had clients (include/sources.yaml):
+        # no row is 0, stored as 0, so that the region total is the sum of the rows and the
+        # municipality's own figure is 0 too. The receipt names them (validate.contract_checks).
+        have = {(v.periode, v.gebied_code) for v in values}
+        values += [Value(periode, bron, "gemeente", code, col.name, 0.0, OK)
+                   for periode in periodes for code in region_codes if (periode, code) not in have
+                   for col in sd.spec.value_columns]
     out = list(values)
     by_key = {(v.periode, v.gebied_code, v.indicator): v for v in values}
-    periodes = sorted({v.periode for v in values})
     for periode in periodes:
         for col in sd.spec.value_columns:
             parts = [by_key.get((periode, code, col.name)) for code in region_codes]
@@ -143,7 +155,8 @@ def _wij_cases(sd: SheetData, bron: str) -> list[Value]:
             new = g["startdatum"].between(qs, qe)
             closed = g["einddatum"].notna() & g["einddatum"].between(qs, qe)
             durations = (g.loc[closed, "einddatum"] - g.loc[closed, "startdatum"]).dt.days.to_numpy(dtype=float)
-            nazorg_known = g.loc[closed, "nazorg"].dropna()
+            nazorg_closed = g.loc[closed, "nazorg"]
+            nazorg_known = nazorg_closed.dropna()
 
             def add(ind, val, status=None, gtype=gtype, code=code, periode=periode):
                 out.append(_v(periode, bron, gtype, code, ind, val, status))
@@ -153,9 +166,16 @@ def _wij_cases(sd: SheetData, bron: str) -> list[Value]:
             add("casussen_afgesloten", int(closed.sum()))
             add("duur_mediaan_dagen", float(np.percentile(durations, 50)) if len(durations) else None)
             add("duur_p90_dagen", float(np.percentile(durations, 90)) if len(durations) else None)
-            add("nazorg_aandeel",
-                float(sum(bool(x) for x in nazorg_known)) / len(nazorg_known) if len(nazorg_known) else None)
-            add("doorverwezen_veilig_thuis", int(sum(bool(x) for x in g["doorverwezen_veilig_thuis"].dropna())))
+            # Nazorg: one definition, here. The share is over the closed cases whose nazorg
+            # is known; the count with nazorg, that n and the number unknown are stored
+            # beside it, and the report uses these (never share x all closed cases).
+            with_nazorg = int(sum(bool(x) for x in nazorg_known))
+            add("nazorg_aantal", with_nazorg)
+            add("nazorg_bekend", len(nazorg_known))
+            add("nazorg_onbekend", int(len(nazorg_closed) - len(nazorg_known)))
+            add("nazorg_aandeel", with_nazorg / len(nazorg_known) if len(nazorg_known) else None)
+            referred = g["doorverwezen_veilig_thuis"]
+            add("doorverwezen_veilig_thuis", None if referred.isna().any() else int(sum(bool(x) for x in referred)))
             kids = g["aantal_kinderen"]
             supp = any(r in sd.suppressed.get("aantal_kinderen", ()) for r in g.index)
             if supp:
@@ -188,6 +208,93 @@ _TIDY = {
     "wij_casussen": _wij_cases,
     "wij_groepsaanbod": _wij_groups,
 }
+
+
+#: Derived figures that have no value when their base count is 0: nothing is unknown then.
+_NEEDS_BASE = {"duur_mediaan_dagen": "casussen_afgesloten", "duur_p90_dagen": "casussen_afgesloten",
+               "nazorg_aandeel": "casussen_afgesloten"}
+_AREA_NL = {"regio": "regio", "gemeente": "gemeente", "wijk": "wijk"}
+
+
+def unknown_figures(source: Source, read: ReadResult, df: pd.DataFrame) -> list[Problem]:
+    """Warnings for the figures this delivery leaves unknown, per sheet, naming the cells why.
+
+    The per-cell warnings of the reader say what was found; this says what it makes
+    unknown, so that no accepted delivery turns a figure into ``ontbreekt`` or ``x``
+    without a word in the receipt (and the workbook, which reads these warnings).
+    """
+    problems: list[Problem] = []
+    if df.empty:
+        return problems
+    value = {(r.periode, r.gebied_type, r.gebied_code, r.indicator): r.waarde
+             for r in df.itertuples(index=False)}
+    by_sheet_indicators = {sd.spec.name: _sheet_indicators(sd) for sd in read.sheets.values()}
+    causes = {name: tuple(c for p in read.problems if p.sheet == sd.found_name
+                          and p.code in ("tekst_gelezen_als_onbekend", "leeg_gelezen_als_onbekend", "afgeschermd_lt5")
+                          for c in p.cells)
+              for name, sd in read.sheets.items()}
+    for name, sd in read.sheets.items():
+        own = by_sheet_indicators[name]
+        bad = df[(df["status"] != OK) & df["indicator"].isin(own)]
+        lines: list[str] = []
+        for (periode, status), group in bad.groupby(["periode", "status"], sort=True):
+            items = []
+            for r in group.itertuples(index=False):
+                base = _NEEDS_BASE.get(r.indicator)
+                if base and value.get((r.periode, r.gebied_type, r.gebied_code, base)) in (0, 0.0, None):
+                    continue        # no closed cases: there is no duration or share to know
+                area = REGIO if r.gebied_type == REGIO else f"{_AREA_NL.get(r.gebied_type, r.gebied_type)} {_area_name(r.gebied_code)}"
+                items.append(f"{_label(r.bron or source.key, r.indicator)} ({area})")
+            if items:
+                word = "afgeschermd ('x' of '<5')" if status == SUPPRESSED else "onbekend ('ontbreekt')"
+                lines.append(f"{periode}, {word}: {', '.join(items[:12])}" + (f" en nog {len(items) - 12}" if len(items) > 12 else ""))
+        if lines:
+            n_cells = len(causes[name])
+            problems.append(warning(
+                "cijfer_onbekend",
+                f"Door deze levering zijn in tabblad '{sd.found_name}' deze cijfers niet bekend in de monitor: "
+                + "; ".join(lines) + "." + (f" Oorzaak: de lege, afgeschermde of 'onbekend'-cellen hierboven ({n_cells})." if n_cells else ""),
+                "Vul de ontbrekende aantallen aan en lever het bestand opnieuw aan als u ze heeft; anders geen actie nodig.",
+                sheet=sd.found_name, cells=causes[name][:200],
+                extra={"onbekende_cijfers": [{"periode": r.periode, "gebied_type": r.gebied_type, "gebied_code": r.gebied_code,
+                                              "indicator": r.indicator, "status": r.status}
+                                             for r in bad.itertuples(index=False)][:500]}))
+    return problems
+
+
+@cache
+def _labels() -> dict[tuple[str, str], str]:
+    """Dutch labels of the dataset indicators (include/indicators.yaml), for receipts."""
+    raw = yaml.safe_load((Path(__file__).resolve().parents[2] / "include" / "indicators.yaml").read_text(encoding="utf-8"))
+    out: dict[tuple[str, str], str] = {}
+    for block in ("indicatoren", "hulpgrootheden"):
+        for bron, items in (raw.get(block) or {}).items():
+            out.update({(bron, key): d.get("label", key) for key, d in (items or {}).items()})
+    return out
+
+
+def _label(bron: str, indicator: str) -> str:
+    return _labels().get((bron, indicator), indicator)
+
+
+def _area_name(code: str) -> str:
+    for g in gemeenten():
+        if g.code == code:
+            return g.naam
+    return code
+
+
+def _sheet_indicators(sd: SheetData) -> set[str]:
+    if sd.spec.tidy == "wij_casussen":
+        return {"casussen_actief", "casussen_nieuw", "casussen_afgesloten", "duur_mediaan_dagen", "duur_p90_dagen",
+                "nazorg_aantal", "nazorg_bekend", "nazorg_onbekend", "nazorg_aandeel", "doorverwezen_veilig_thuis",
+                "kinderen_betrokken"}
+    if sd.spec.tidy == "wij_groepsaanbod":
+        return {"groepsaanbod_groepen", "groepsaanbod_deelnemers"}
+    names = {c.name for c in sd.spec.value_columns} | {s.indicator for s in sd.spec.shares}
+    if sd.spec.name == "Capaciteit":
+        names.add("bezettingsgraad")
+    return names
 
 
 def tidy_delivery(source: Source, read: ReadResult) -> pd.DataFrame:

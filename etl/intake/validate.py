@@ -76,8 +76,12 @@ def suite_dict(source: Source) -> dict[str, Any]:
                                  f"De waarde in '{n}' is niet toegestaan.", f"Gebruik een van: {', '.join(col.allowed)}.",
                                  [n], column=n, value_set=list(col.allowed)))
             elif col.type in {"count", "number"}:
+                fix = ("Vul het juiste aantal in (0 als er geen kinderen zijn, leeg als het onbekend is)."
+                       if n == "aantal_kinderen" else
+                       f"Vul het juiste aantal '{n}' in (0 als het er geen waren, leeg als het onbekend is)."
+                       if col.type == "count" else f"Vul het juiste getal '{n}' in (0 of meer), of laat de cel leeg als het onbekend is.")
                 exps.append(_exp("expect_column_values_to_be_between", sheet, "negatief",
-                                 f"'{n}' is negatief.", "Een aantal is 0 of meer.", [n], column=n, min_value=0))
+                                 f"'{n}' is negatief.", fix, [n], column=n, min_value=0))
         exps.append(_exp("expect_compound_columns_to_be_unique" if len(sheet.key) > 1 else "expect_column_values_to_be_unique",
                          sheet, "dubbele_regel",
                          f"Er staan meerdere regels voor dezelfde {' en '.join(sheet.key)}.",
@@ -239,18 +243,37 @@ def contract_checks(source: Source, read: ReadResult) -> list[Problem]:
                 problems.extend(_check_active(sd))
             elif rule.kind == "capacity" and not f.empty:
                 problems.extend(_check_capacity(sd, rule["places"], rule["occupied"]))
-        if sd.spec.all_gemeenten and "gemeente" in f and f["periode"].notna().all():
+        expects_all = sd.spec.all_gemeenten or sd.spec.absent_gemeente == "zero"
+        if expects_all and "gemeente" in f and f["periode"].notna().all():
             # (with an unreadable quarter somewhere, "which municipality is missing" cannot be told)
             names = gemeente_names()
             for periode, group in f.groupby("periode"):
                 missing = [names[c] for c in names if c not in set(group["gemeente"])]
-                if missing:
+                if not missing:
+                    continue
+                listed = _names_nl(missing)
+                if sd.spec.absent_gemeente == "zero":
+                    problems.append(warning(
+                        "gemeente_geen_regel_nul",
+                        f"Voor {periode} staat er geen regel voor {listed}: geteld als 0. "
+                        "Zo staat het in het aanleverformat: een gemeente zonder regel had geen cliënten.",
+                        "Geen actie nodig als deze gemeenten in dit kwartaal geen cliënten hadden. "
+                        "Had een gemeente wel cliënten, voeg dan een regel toe en lever opnieuw aan.",
+                        sheet=sd.found_name, column=sd.headers.get("gemeente"),
+                        extra={"periode": periode, "gemeenten": missing, "geteld_als": 0}))
+                else:
                     problems.append(warning(
                         "gemeente_ontbreekt",
-                        f"Voor {periode} ontbreken gemeenten: {', '.join(missing)}. Hun cijfers ontbreken in de monitor (ze tellen niet als 0).",
+                        f"Voor {periode} ontbreekt een regel voor {listed}. Hun cijfers en de regiototalen ontbreken "
+                        "daardoor in de monitor (ze tellen niet als 0).",
                         "Voeg een regel toe voor elke gemeente in de regio, ook als de aantallen 0 zijn.",
-                        sheet=sd.found_name, column=sd.headers.get("gemeente")))
+                        sheet=sd.found_name, column=sd.headers.get("gemeente"),
+                        extra={"periode": periode, "gemeenten": missing, "geteld_als": None}))
     return problems
+
+
+def _names_nl(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " en " + names[-1]
 
 
 def _check_active(sd: SheetData) -> list[Problem]:

@@ -107,7 +107,7 @@ def _share_funnel(ctx: ReportContext, key: str, title: str, k_cells: dict[str, S
         units.append(FunnelUnit(w.naam, n.visible, share, share, pos))
     sizes = [u.size for u in units if u.size]
     grid = () if reference is None else _grid(sizes, lambda s: stats.funnel_limits_share(reference, s, levels=LEVELS))
-    return Funnel(key, title, "Afgesloten casussen", "Aandeel met nazorg", "share", reference, tuple(units), grid, note)
+    return Funnel(key, title, "Afgesloten casussen (nazorg bekend)", "Aandeel met nazorg", "share", reference, tuple(units), grid, note)
 
 
 def compute(ctx: ReportContext) -> list[Funnel]:
@@ -134,25 +134,25 @@ def compute(ctx: ReportContext) -> list[Funnel]:
 
     # Nazorg share per wijk, this quarter.
     k = {w.naam: view.get("wij", "wijk", w.naam, "nazorg_aantal") for w in ctx.wijken}
-    n = {w.naam: view.get("wij", "wijk", w.naam, "casussen_afgesloten") for w in ctx.wijken}
+    n = {w.naam: view.get("wij", "wijk", w.naam, "nazorg_bekend") for w in ctx.wijken}     # n = nazorg known
     funnels.append(_share_funnel(ctx, "nazorg_kwartaal", f"Nazorg-aandeel per wijk, {ctx.periode}", k, n,
-                                 view.get("wij", *CITY, "nazorg_aantal"), view.get("wij", *CITY, "casussen_afgesloten"), ""))
+                                 view.get("wij", *CITY, "nazorg_aantal"), view.get("wij", *CITY, "nazorg_bekend"), ""))
 
     # Nazorg share per wijk, last four quarters.
     wunits = [("wij", "wijk", w.naam) for w in ctx.wijken] + [("wij", *CITY)]
-    wsums = protect_sums(views, wunits, ["nazorg_aantal", "casussen_afgesloten"],
+    wsums = protect_sums(views, wunits, ["nazorg_aantal", "nazorg_bekend"],
                          {("wij", *CITY): [("wij", "wijk", w.naam) for w in ctx.wijken]})
     k4 = {w.naam: wsums[("wij", "wijk", w.naam, "nazorg_aantal")] for w in ctx.wijken}
-    n4 = {w.naam: wsums[("wij", "wijk", w.naam, "casussen_afgesloten")] for w in ctx.wijken}
+    n4 = {w.naam: wsums[("wij", "wijk", w.naam, "nazorg_bekend")] for w in ctx.wijken}
     wreasons: dict[str, str] = {}
     for w in ctx.wijken:
-        for ind, cells in (("casussen_afgesloten", n4), ("nazorg_aantal", k4)):
+        for ind, cells in (("nazorg_bekend", n4), ("nazorg_aantal", k4)):
             why = sum_hidden_reason(views, ("wij", "wijk", w.naam, ind), cells[w.naam])
             if why and w.naam not in wreasons:
-                label = "afgesloten casussen" if ind == "casussen_afgesloten" else "nazorg"
+                label = "afgesloten casussen met bekende nazorg" if ind == "nazorg_bekend" else "nazorg"
                 wreasons[w.naam] = f"{label}: {why}"
     funnels.append(_share_funnel(ctx, "nazorg_jaar", f"Nazorg-aandeel per wijk, {last4[0]}–{last4[-1]}", k4, n4,
-                                 wsums[("wij", *CITY, "nazorg_aantal")], wsums[("wij", *CITY, "casussen_afgesloten")],
-                                 "Afgesloten casussen en nazorg opgeteld over vier kwartalen; een totaal wordt op "
+                                 wsums[("wij", *CITY, "nazorg_aantal")], wsums[("wij", *CITY, "nazorg_bekend")],
+                                 "Afgesloten casussen waarvan de nazorg bekend is, en nazorg, opgeteld over vier kwartalen; een totaal wordt op "
                                  "zijn eigen grootte beoordeeld.", wreasons))
     return funnels

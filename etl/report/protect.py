@@ -10,8 +10,8 @@ the workbook can use:
 * the ``sum`` rules of ``include/sources.yaml`` (kinds of violence and melders add up to
   meldingen), for every municipality and for the region;
 * WIJ: city = sum over wijken, northern subtotal = sum over the northern wijken, other
-  subtotal = sum over the others, city = northern + other; also for the number of closed
-  cases with nazorg, which a shown nazorg share times the shown closed cases gives back;
+  subtotal = sum over the others, city = northern + other; also for the stored nazorg
+  counts (with nazorg, nazorg known, nazorg unknown);
 * Steunpunt: contacts total = inloop + telefonisch + chat.
 
 Four-quarter views (the funnel plots over the last year) get their own call,
@@ -152,13 +152,8 @@ def protect_quarter(df: pd.DataFrame, periode: str, catalogue: Catalogue) -> Qua
 def _wij_cells(counts: dict[Key, float | None], measures: dict[Key, float | None],
                constraints: list[Constraint[Key]], catalogue: Catalogue) -> None:
     wijk_list = wijken()
-    # Number of closed cases with nazorg: share x closed, per wijk and city.
-    for key, share in list(measures.items()):
-        bron, gtype, code, ind = key
-        if bron == "wij" and ind == "nazorg_aandeel":
-            closed = counts.get((bron, gtype, code, "casussen_afgesloten"))
-            n_key = (bron, gtype, code, "nazorg_aantal")
-            counts[n_key] = None if share is None or closed is None else float(round(share * closed))
+    # The nazorg counts (with nazorg, known, unknown) are stored by etl.intake.tidy (one
+    # definition) and are additive over wijken like every other WIJ count below.
     additive = sorted({k[3] for k in counts if k[0] == "wij" and k[1] == "wijk"})
     for ind in additive:
         groups: dict[tuple[str, str], list[Key]] = {NOORD: [], OVERIG: []}
@@ -177,11 +172,11 @@ def _wij_cells(counts: dict[Key, float | None], measures: dict[Key, float | None
         if city in counts:
             constraints.append(Constraint(city, tuple(groups[NOORD] + groups[OVERIG])))
             constraints.append(Constraint(city, tuple(sub_keys)))
-    # Shares and nazorg for the subtotals are derived measures of the subtotal counts.
+    # The nazorg share of a subtotal is a derived measure of its summed counts (over known nazorg).
     for area in (NOORD, OVERIG):
-        n = counts.get(("wij", *area, "nazorg_aantal"))
-        closed = counts.get(("wij", *area, "casussen_afgesloten"))
-        measures[("wij", *area, "nazorg_aandeel")] = (n / closed) if n is not None and closed else None
+        k = counts.get(("wij", *area, "nazorg_aantal"))
+        known = counts.get(("wij", *area, "nazorg_bekend"))
+        measures[("wij", *area, "nazorg_aandeel")] = (k / known) if k is not None and known else None
 
 
 def _derived(measures: dict[Key, float | None], counts: dict[Key, float | None],

@@ -17,7 +17,7 @@ TYPE_NL = {
     "periode": "kwartaal (2024-Q3, 2024 Q3, Q3 2024, 2024K3, 3e kwartaal 2024 of een datum in het kwartaal)",
     "gemeente": "gemeente (naam, CBS-code zoals GM0014 of 14, of een naam van vóór de herindeling)",
     "wijk": "WIJ-gebied (zie de lijst hieronder)",
-    "count": "aantal (heel getal, 0 of meer; '<5' als u zelf afschermt; leeg = onbekend)",
+    "count": "aantal (heel getal, 0 of meer; leeg = onbekend, niet 0)",
     "number": "getal (decimalen toegestaan)",
     "bool": "ja/nee",
     "date": "datum (Excel-datum, dd-mm-jjjj of jjjj-mm-dd)",
@@ -46,7 +46,9 @@ def _sheet_md(sheet: Sheet) -> list[str]:
         out += [f"Vanaf {sheet.available_from}.", ""]
     if sheet.aliases:
         out += [f"Ook herkend als: {', '.join(f'`{a}`' for a in sheet.aliases)}.", ""]
-    out += [f"Eén regel per {' × '.join(sheet.key)}.", "",
+    out += [f"Eén regel per {' × '.join(sheet.key)}.", ""]
+    out += _rows_and_shielding(sheet)
+    out += ["",
             "| kolom | soort waarde | verplicht | ook herkend als |", "|---|---|---|---|"]
     for c in sheet.columns:
         kind = TYPE_NL[c.type] + (f": {', '.join(c.allowed)}" if c.allowed else "")
@@ -57,6 +59,32 @@ def _sheet_md(sheet: Sheet) -> list[str]:
     if sheet.rules:
         out += ["Controles:", ""] + [f"- {_rule_nl(r)}" for r in sheet.rules] + [""]
     return out
+
+
+def _rows_and_shielding(sheet: Sheet) -> list[str]:
+    """What an absent municipality row and '<5' mean on this sheet (include/sources.yaml)."""
+    out: list[str] = []
+    if sheet.tidy == "gemeente":
+        if sheet.absent_gemeente == "zero":
+            out.append("**Gemeente zonder regel = 0.** U mag alleen de gemeenten noemen die in het kwartaal cliënten "
+                       "hadden. Een gemeente zonder regel telt als 0; het regiototaal is de som van uw regels. "
+                       "Het ontvangstbewijs noemt de gemeenten zonder regel (\"geen regel voor Pekela, Westerwolde en "
+                       "Eemsdelta: geteld als 0\").")
+        else:
+            out.append("**Elke gemeente een regel**, ook als de aantallen 0 zijn. Ontbreekt een gemeente, dan "
+                       "ontbreken haar cijfers en de regiototalen (ze tellen niet als 0); het ontvangstbewijs zegt welke.")
+    if any(c.type == "count" for c in sheet.columns):
+        if sheet.shielding_allowed:
+            out.append("**Afschermen mag**: een aantal van 1 tot en met 4 mag u als `<5` schrijven. Het ontvangstbewijs "
+                       "noemt die cellen en wat er daardoor onbekend wordt (bijvoorbeeld het regiototaal van die kolom).")
+        else:
+            out.append("**Niet zelf afschermen**: dit zijn casusregels; schrijf het echte aantal, ook 1 tot en met 4. "
+                       "De monitor schermt kleine aantallen zelf af in de rapportage. Een bestand met `<5` op een "
+                       "casusregel wordt niet aangenomen.")
+    out.append("**Onbekend**: laat de cel leeg, of schrijf `n.v.t.`, `-`, `onbekend` of `?`. Zo'n cel wordt gelezen als "
+               "onbekend (nooit als 0) en het ontvangstbewijs noemt elke cel (bijvoorbeeld `I12`). Was het aantal 0, "
+               "schrijf dan 0 (ook `geen` telt als onbekend).")
+    return [line for text in out for line in (text, "")][:-1]
 
 
 def render(sources: dict[str, Source]) -> str:

@@ -88,6 +88,21 @@ WIJKEN: tuple[tuple[str, float], ...] = (
     ("Vinkhuizen", 1.5),
 )
 
+# Quarters in which the Vrouwenopvang file has no row for these municipalities (no
+# clients: counted as 0, named in the receipt), as real shelter files do.
+VO_ABSENT_QUARTERS = frozenset({(2023, 2), (2024, 1), (2024, 4)})
+VO_ABSENT_GEMEENTEN = ("Pekela", "Westerwolde", "Eemsdelta")
+
+# WIJ leaves nazorg blank for about one closed case in six (chosen by casus id, so no
+# random stream shifts); open cases have no nazorg yet (blank). The share is over the
+# known values, the number unknown beside it.
+NAZORG_BLANK_EVERY = 6
+
+# Groepsaanbod: in this quarter WIJ types "n.v.t." for the deelnemers of a programme that
+# did not run (groepen 0): read as unknown with a warning naming the cell.
+GROEP_NVT_QUARTER = (2024, 2)
+GROEP_NVT_TEXT = "n.v.t."
+
 # The one cell per quarter that Veilig Thuis writes as "<5" (forced into 1..4).
 SUPPRESSED_CELL: tuple[str, str] = ("GM0765", "meldingen_ouderenmishandeling")
 SUPPRESSED_TEXT = "<5"
@@ -361,12 +376,17 @@ def _wij_rows(cases: list[_Case], year: int, q: int) -> list[dict]:
                 "einddatum": c.end if closed else None,
                 "vorm_geweld": c.vorm,
                 "doorverwezen_veilig_thuis": c.doorverwezen,
-                "nazorg": c.nazorg if closed else False,
+                "nazorg": c.nazorg if closed and _nazorg_known(c.casus_id) else None,
                 "aantal_kinderen": c.kinderen,
             }
         )
     rows.sort(key=lambda r: (r["startdatum"], r["casus_id"]))
     return rows
+
+
+def _nazorg_known(casus_id: str) -> bool:
+    """Deterministic: about one closed case in ``NAZORG_BLANK_EVERY`` has a blank nazorg cell."""
+    return int(casus_id.removeprefix("C-"), 16) % NAZORG_BLANK_EVERY != 0
 
 
 def _groepsaanbod(seed: int, year: int, q: int, scale: float) -> list[dict]:
@@ -388,6 +408,10 @@ def _groepsaanbod(seed: int, year: int, q: int, scale: float) -> list[dict]:
                     "deelnemers": deelnemers,
                 }
             )
+    if (year, q) == GROEP_NVT_QUARTER:
+        not_run = [r for r in rows if r["groepen"] == 0]
+        if not_run:
+            not_run[0]["deelnemers"] = None        # written as GROEP_NVT_TEXT: unknown, not 0
     return rows
 
 
@@ -415,6 +439,12 @@ def _vrouwenopvang(seed: int, year: int, q: int, scale: float) -> dict[str, list
         uitstroom = _scaled_poisson(rng, mean * 0.30)
         p_onbekend = max(0.08, 0.20 - 0.01 * t)
         split = _multinomial(rng, uitstroom, [0.36, 0.24, 0.20, p_onbekend])
+        absent = (year, q) in VO_ABSENT_QUARTERS and naam in VO_ABSENT_GEMEENTEN
+        if absent:
+            # The shelter lists only municipalities that had clients (include/sources.yaml,
+            # absent_gemeente: zero): these had none this quarter and get no row in the file.
+            aanmeldingen = volwassenen = kinderen = ambulant = 0
+            split = [0, 0, 0, 0]
         rows.append(
             {
                 "periode": periode,
@@ -428,6 +458,7 @@ def _vrouwenopvang(seed: int, year: int, q: int, scale: float) -> dict[str, list
                 "uitstroom_terug_naar_huis": split[1],
                 "uitstroom_andere_opvang": split[2],
                 "uitstroom_onbekend": split[3],
+                "_absent": absent,
             }
         )
 
@@ -601,8 +632,16 @@ def _vt_sheets(data: dict[str, list[dict]], year: int, q: int) -> list[_Sheet]:
     return [meldingen, doorloop]
 
 
-def _ja_nee(value: bool) -> str:
+def _ja_nee(value: bool | None) -> str | None:
+    if value is None:
+        return None                    # a blank cell: not known (or not yet: an open case)
     return "ja" if value else "nee"
+
+
+def _groep_cell(r: dict, c: str, year: int, q: int) -> object:
+    if c == "deelnemers" and r["deelnemers"] is None:
+        return GROEP_NVT_TEXT
+    return r[c]
 
 
 def _wij_sheets(cases: list[dict], groepen: list[dict], year: int, q: int) -> list[_Sheet]:
@@ -635,13 +674,22 @@ def _wij_sheets(cases: list[dict], groepen: list[dict], year: int, q: int) -> li
         name="Groepsaanbod",
         title=f"WIJ Groningen — groepsaanbod voor kinderen {written}",
         columns=WIJ_GROEP_COLUMNS,
-        rows=[[written, *(r[c] for c in WIJ_GROEP_COLUMNS[1:])] for r in groepen],
+        rows=[[written, *(_groep_cell(r, c, year, q) for c in WIJ_GROEP_COLUMNS[1:])] for r in groepen],
         notes=["Bron: registratie WIJ Groningen"],
         total_label="Totaal",
         total_skip=3,
-        total_values=_totals(groepen, WIJ_GROEP_COLUMNS[3:]),
+        total_values=_group_totals(groepen),
     )
     return [casussen, groep]
+
+
+def _group_totals(groepen: list[dict]) -> list[object]:
+    """The Totaal row: a column with an unknown cell gets no total (the partner cannot know it)."""
+    out: list[object] = []
+    for c in WIJ_GROEP_COLUMNS[3:]:
+        values = [r[c] for r in groepen]
+        out.append(None if any(v is None for v in values) else int(sum(values)))
+    return out
 
 
 def _vo_sheets(data: dict[str, list[dict]], year: int, q: int) -> list[_Sheet]:
@@ -651,7 +699,7 @@ def _vo_sheets(data: dict[str, list[dict]], year: int, q: int) -> list[_Sheet]:
         name="Opvang",
         title=f"Vrouwenopvang Groningen — opvang naar gemeente van herkomst, Q{q} {year}",
         columns=VO_OPVANG_COLUMNS,
-        rows=[[written, r["_naam"], *(r[c] for c in count_cols)] for r in data["Opvang"]],
+        rows=[[written, r["_naam"], *(r[c] for c in count_cols)] for r in data["Opvang"] if not r["_absent"]],
         notes=["Bron: registratie Vrouwenopvang Groningen"],
         total_label="Totaal",
         total_skip=2,
@@ -685,7 +733,8 @@ def _vo_sheets(data: dict[str, list[dict]], year: int, q: int) -> list[_Sheet]:
 
 _TEXT_COLUMNS = {"periode", "gemeente", "casus_id", "wijk", "vorm_geweld", "aanbod"}
 _DATE_COLUMNS = {"startdatum", "einddatum"}
-_BOOL_COLUMNS = {"doorverwezen_veilig_thuis", "nazorg"}
+_BOOL_COLUMNS = {"doorverwezen_veilig_thuis"}
+_NULLABLE_COLUMNS = {"nazorg", "deelnemers"}     # True/False or counts, with None where the cell is blank / n.v.t.
 _FLOAT_COLUMNS = {"gemiddelde_verblijfsduur_dagen"}
 
 
@@ -701,7 +750,7 @@ def _truth_frame(rows: list[dict], columns: Sequence[str]) -> pd.DataFrame:
         values = [r[c] for r in rows]
         if c in _TEXT_COLUMNS:
             data[c] = pd.Series(values, dtype=object).astype(str)
-        elif c in _DATE_COLUMNS or c == SUPPRESSED_CELL[1]:
+        elif c in _DATE_COLUMNS or c == SUPPRESSED_CELL[1] or c in _NULLABLE_COLUMNS:
             data[c] = pd.Series(values, dtype=object)
         elif c in _BOOL_COLUMNS:
             data[c] = pd.Series(values, dtype=bool)

@@ -99,29 +99,34 @@ def test_case_outcome(case: Case, data_dirs, tmp_path, caplog):
     text = txts[0].read_text(encoding="utf-8")
     js = json.loads(jsons[0].read_text(encoding="utf-8"))
 
+    # --- the JSON twin matches its committed schema
+    from tests.intake.test_receipt import receipt_validator
+
+    assert not [e.message for e in receipt_validator().iter_errors(js)]
+
     # --- status, problem codes and cells, as the catalogue says
     assert js["status"] == case.status
     assert js["persoonsgegevens"] is case.personal_data
-    errors = {p["code"] for p in js["problemen"] if p["severity"] == "fout"}
-    warnings = {p["code"] for p in js["problemen"] if p["severity"] == "waarschuwing"}
+    errors = {p["code"] for p in js["problemen"] if p["ernst"] == "fout"}
+    warnings = {p["code"] for p in js["problemen"] if p["ernst"] == "waarschuwing"}
     if case.status == "afgekeurd":
         assert errors == set(case.codes), js["problemen"]
     else:
         assert errors == set() and warnings == set(case.codes), js["problemen"]
     for code, cells in case.cells.items():
-        got = {f"{p['sheet']}!{c}" for p in js["problemen"] if p["code"] == code for c in p["cells"]}
+        got = {f"{p['tabblad']}!{c}" for p in js["problemen"] if p["code"] == code for c in p["cellen"]}
         assert got == set(cells), (code, sorted(got))
 
     # --- the receipt is Dutch and says what to do
     assert text.startswith("ONTVANGSTBEWIJS")
     assert ("RESULTAAT: AANGENOMEN" in text) == (case.status == "geaccepteerd")
-    prose = "\n".join(line for line in text.splitlines() if "Voorbeelden van wat er staat:" not in line)
+    prose = "\n".join(line for line in text.splitlines() if "van wat er staat:" not in line)
     for word in NOT_DUTCH:                 # (examples quote the cell as it is, e.g. 'nan': not prose)
         assert word not in prose, word
     for p in js["problemen"]:
-        assert p["message"] and p["message"] in text
-        if p["severity"] == "fout":
-            assert p["fix"] and p["fix"] in text
+        assert p["melding"] and p["melding"] in text
+        if p["ernst"] == "fout":
+            assert p["wat_te_doen"] and p["wat_te_doen"] in text
     if case.status == "afgekeurd":
         assert "WAT MOET U AANPASSEN" in text
     else:
@@ -150,8 +155,8 @@ def test_case_outcome(case: Case, data_dirs, tmp_path, caplog):
     # --- personal data: sheet and column named, no value anywhere we write
     if case.personal_data:
         pii = [p for p in js["problemen"] if p["code"] == "persoonsgegevens"]
-        assert pii and all(p["sheet"] and p["column"] for p in pii)
-        assert all(p["examples"] == [] for p in js["problemen"])
+        assert pii and all(p["tabblad"] and p["kolom"] for p in pii)
+        assert all(p["voorbeelden"] == [] for p in js["problemen"])
         assert list(data_dirs.outbox.rglob("*.xlsx")) == [], "no marked-up copy of a file with personal data"
         db_dump = "\n".join(sqlite3.connect(data_dirs.db_path).iterdump())
         outputs = {"receipt": text, "json": jsons[0].read_text(encoding="utf-8"), "store": db_dump,

@@ -217,7 +217,8 @@ def test_corrected_file_supersedes_the_earlier_delivery(data_dirs, tmp_path):
 
     # The earlier file stays in the archive; the new receipt says what it replaced.
     assert o1.location.exists() and o2.location.exists()
-    assert f"vervangt de eerdere levering {o1.levering_id} voor 2024Q3" in o2.receipt.read_text(encoding="utf-8")
+    assert (f"vervangt uw eerdere levering voor 2024Q3 (3e kwartaal 2024) in zijn geheel (kenmerk van die levering: "
+            f"{o1.levering_id})") in o2.receipt.read_text(encoding="utf-8")
 
 
 def test_supersede_is_per_quarter_and_a_rejected_correction_changes_nothing(data_dirs, tmp_path):
@@ -272,7 +273,7 @@ def test_a_partners_folder_only_changes_that_partners_data(data_dirs, tmp_path):
     ds = _dataset(data_dirs)
     assert set(ds.bron) == {"wij"}
     js = json.loads(o.receipt.with_suffix(".json").read_text(encoding="utf-8"))
-    assert {p["sheet"] for p in js["problemen"] if p["code"] == "tabblad_genegeerd"} == {"Meldingen", "Doorlooptijden"}
+    assert {p["tabblad"] for p in js["problemen"] if p["code"] == "tabblad_genegeerd"} == {"Meldingen", "Doorlooptijden"}
 
     drop(data_dirs, "vrouwenopvang", _build("baseline_veilig_thuis", tmp_path))
     [o] = _process(data_dirs)

@@ -142,36 +142,36 @@ def assert_marked(copy: Path, problems: list[dict], case: Case | None = None) ->
     assert ctl.title == "Controle" and ctl["A1"].value == CONTROL_TITLE
     assert wb.active is ctl and ctl.sheet_state == "visible"
     rows = _control_rows(ctl)
-    ordered = [p for p in problems if p["severity"] == "fout"] + [p for p in problems if p["severity"] != "fout"]
+    ordered = [p for p in problems if p["ernst"] == "fout"] + [p for p in problems if p["ernst"] != "fout"]
     assert len(rows) == len(ordered)
     for row, p in zip(rows, ordered, strict=True):
-        assert row["found"].startswith(p["message"])
-        assert row["fix"] == p["fix"]
-        assert row["ernst"] == ("Fout" if p["severity"] == "fout" else "Opmerking")
+        assert row["found"].startswith(p["melding"])
+        assert row["fix"] == p["wat_te_doen"]
+        assert row["ernst"] == ("Fout" if p["ernst"] == "fout" else "Opmerking")
         assert "f" not in row["types"], "a Controle cell became a formula"
         nr = row["nr"]
         tag = f"(punt {nr} op tabblad Controle)"
-        real = markup._match_sheet(p["sheet"], wb.sheetnames[1:]) if p["sheet"] else None
+        real = markup._match_sheet(p["tabblad"], wb.sheetnames[1:]) if p["tabblad"] else None
         if real is None:
             assert row["link"] is None
             continue
         sheet, link_ref = _parse_location(row["link"])
         assert sheet == real
         target = wb[sheet][link_ref]
-        assert _ours(target) and tag in target.comment.text and p["message"] in target.comment.text
-        if p["fix"]:
-            assert p["fix"] in target.comment.text
+        assert _ours(target) and tag in target.comment.text and p["melding"] in target.comment.text
+        if p["wat_te_doen"]:
+            assert p["wat_te_doen"] in target.comment.text
         assert _rgb(target) == _colour_for(target)
         assert wb[sheet].sheet_state == "visible"
         marked = {f"{sheet}!{k}" for ws in wb.worksheets[1:] for k in
                   [c.coordinate for c in ws._cells.values() if _ours(c) and tag in c.comment.text]}
-        for ref in p["cells"][:MAX_CELLS_PER_PROBLEM]:
+        for ref in p["cellen"][:MAX_CELLS_PER_PROBLEM]:
             cell = wb[sheet][ref]
             assert f"{sheet}!{ref}" in marked, (p["code"], ref)
             assert _rgb(cell) == _colour_for(cell), (p["code"], ref)
-            assert p["fix"] in cell.comment.text
-        if p["cells"]:
-            assert link_ref == p["cells"][0]
+            assert p["wat_te_doen"] in cell.comment.text
+        if p["cellen"]:
+            assert link_ref == p["cellen"][0]
         if case is not None and p["code"] in case.cells:
             # Across all problems with this code: exactly the catalogue's cells carry their comments.
             want = set(case.cells[p["code"]])

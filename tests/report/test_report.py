@@ -302,16 +302,18 @@ def test_secondary_suppression_holds_on_wij_including_nazorg_counts(wb):
     other = [w.naam for w in wijken() if not w.noordelijk]
     subs = {"N": "Subtotaal noordelijke wijken", "O": "Subtotaal overige wijken", "C": "Totaal gemeente Groningen"}
     counts = ["Nieuwe casussen", "Actieve casussen", "Afgesloten casussen", "Doorverwezen naar Veilig Thuis",
-              "Kinderen betrokken", "Groepen (groepsaanbod)", "Deelnemers groepsaanbod"]
+              "Kinderen betrokken", "Groepen (groepsaanbod)", "Deelnemers groepsaanbod", "Nazorg onbekend"]
     cells, cons = {}, []
     for h in counts:
         for name, v in column(t, h).items():
             cells[(name, h)] = 0 if v == "–" else v  # "–" = no group programme: a reader takes it as 0
-    # The nazorg count a reader gets back from a shown share times the shown closed cases.
-    share, closed = column(t, "Nazorg-aandeel"), column(t, "Afgesloten casussen")
+    # The nazorg count a reader gets back from a shown share times the cases whose nazorg is
+    # known (shown closed cases minus shown "nazorg onbekend").
+    share, closed, unknown = column(t, "Nazorg-aandeel"), column(t, "Afgesloten casussen"), column(t, "Nazorg onbekend")
     for name in share:
-        s, n = share[name], closed[name]
-        cells[(name, "nazorg")] = round(s * n) if isinstance(s, float) and isinstance(n, (int, float)) else (
+        s, c, u = share[name], closed[name], unknown[name]
+        known = c - u if isinstance(c, (int, float)) and isinstance(u, (int, float)) else None
+        cells[(name, "nazorg")] = round(s * known) if isinstance(s, float) and known is not None else (
             "x" if s in HIDDEN else "ontbreekt")
     for h in [*counts, "nazorg"]:
         cons.append(Constraint((subs["N"], h), tuple((w, h) for w in north)))
@@ -376,8 +378,11 @@ def test_wij_nazorg_interval_and_comparison_at_99_8(wb, dataset):
         name = row[0]
         if name not in {w.naam for w in wijken()} or not isinstance(row[7], float):
             continue
-        n = int(exact(dataset, "wij", "wijk", name, "casussen_afgesloten"))
-        k = round(exact(dataset, "wij", "wijk", name, "nazorg_aandeel") * n)
+        # One definition: k and n are the stored counts (n = closed cases whose nazorg is known).
+        n = int(exact(dataset, "wij", "wijk", name, "nazorg_bekend"))
+        k = int(exact(dataset, "wij", "wijk", name, "nazorg_aantal"))
+        assert k / n == pytest.approx(row[7])
+        assert n + exact(dataset, "wij", "wijk", name, "nazorg_onbekend") == exact(dataset, "wij", "wijk", name, "casussen_afgesloten")
         iv = stats.wilson_interval(k, n, stats.LEVEL_WIJK)
         assert (row[8], row[9]) == pytest.approx((iv.lower, iv.upper))
         assert row[10] == stats.compare_share_to_reference(k, n, city, stats.LEVEL_WIJK)

@@ -38,7 +38,7 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
     headers = ["Wijk", "Noordelijk", *[cat.label(BRON, c) for c in COUNTS_A],
                cat.label(BRON, "duur_mediaan_dagen"), cat.label(BRON, "duur_p90_dagen"),
                cat.label(BRON, "nazorg_aandeel"), f"{LEVEL_TEXT}-interval van", f"{LEVEL_TEXT}-interval tot",
-               f"Vergeleken met stad ({LEVEL_TEXT})", *[cat.label(BRON, c) for c in COUNTS_B]]
+               f"Vergeleken met stad ({LEVEL_TEXT})", cat.label(BRON, "nazorg_onbekend"), *[cat.label(BRON, c) for c in COUNTS_B]]
     w.header(r, headers)
     r += 1
     has_groups = view.get(BRON, *CITY, "groepsaanbod_groepen").value is not None or any(
@@ -67,7 +67,7 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
         share = view.get(BRON, gtype, code, "nazorg_aandeel")
         put_shown(w, r, col, share, "aandeel", kind)
         k = view.get(BRON, gtype, code, "nazorg_aantal").visible
-        n = view.get(BRON, gtype, code, "casussen_afgesloten").visible
+        n = view.get(BRON, gtype, code, "nazorg_bekend").visible      # the share's n: nazorg known
         if share.visible is not None and k is not None and n:
             # The interval shown is the one the verdict uses (one level per comparison).
             iv = stats.wilson_interval(int(k), int(n), stats.LEVEL_WIJK)
@@ -83,7 +83,8 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
         else:
             for c in (col + 1, col + 2, col + 3):
                 put_number(w, r, c, None, "pct", kind, hidden=share.hidden, empty="ontbreekt")
-        col += 4
+        put_shown(w, r, col + 4, view.get(BRON, gtype, code, "nazorg_onbekend"), "aantal", kind)
+        col += 5
         for ind in COUNTS_B:
             cell = view.get(BRON, gtype, code, ind)
             if cell.missing and ind.startswith("groepsaanbod") and has_groups and (BRON, gtype, code, ind) not in view.cells:
