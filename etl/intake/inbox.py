@@ -39,6 +39,7 @@ from etl.core.config import SOURCES, DataDirs, Limits, stable_seconds
 from etl.core.naming import is_ignored, printable_name, receipt_stem, safe_name
 from etl.core.problems import Problem, error
 from etl.core.sources import get_source
+from etl.core.status import DeliveryStatus
 from etl.intake import markup
 from etl.intake.analyse import Analysis, analyse
 from etl.intake.receipt import Receipt, write_receipt
@@ -131,7 +132,7 @@ def _final_place(dirs: DataDirs, d: Delivery, claimed_name: str) -> Path:
     name = f"{d.levering_id}__{safe_name(claimed_name)}"
     if d.persoonsgegevens or any(p["code"] == "verwerkingsfout" for p in d.problemen):
         return dirs.restricted / d.bron / name
-    if d.status == "geaccepteerd":
+    if d.status == DeliveryStatus.ACCEPTED:
         return dirs.archive / d.bron / name
     return dirs.quarantine / d.bron / name
 
@@ -202,13 +203,13 @@ def _duplicate(dirs: DataDirs, store: Store, bron: str, claimed: Path, name: str
                sha: str, first: Delivery, lid: str) -> Outcome:
     received_iso = received.replace(microsecond=0).isoformat()
     final = dirs.archive / bron / "dubbel" / f"{lid}__{safe_name(name)}"
-    r = Receipt(status="dubbel", bron=bron, bron_naam=get_source(bron).naam, bestand=name, ontvangen_op=received_iso,
+    r = Receipt(status=DeliveryStatus.DUPLICATE, bron=bron, bron_naam=get_source(bron).naam, bestand=name, ontvangen_op=received_iso,
                 levering_id=lid, sha256=sha, periodes=first.periodes, eerder_ontvangen_als=first.levering_id)
     txt, _ = write_receipt(r, dirs.outbox / bron, receipt_stem(lid, received_iso, name))
     if not store.has_event("dubbel", lid):   # a rerun after a kill logs the duplicate once
         store.log_event("dubbel", bron=bron, levering_id=lid, sha256=sha, bestandsnaam=name, eerder=first.levering_id)
     _move(claimed, final)
-    return Outcome(bron, name, "dubbel", lid, final, txt)
+    return Outcome(bron, name, DeliveryStatus.DUPLICATE, lid, final, txt)
 
 
 def process_claimed(dirs: DataDirs, store: Store, bron: str, claimed: Path, limits: Limits | None = None) -> Outcome:
@@ -234,7 +235,7 @@ def process_claimed(dirs: DataDirs, store: Store, bron: str, claimed: Path, limi
     else:
         analysis = _analyse_guarded(store, bron, claimed, lid, sha, original, source, limits)
     pause_point("after_analyse")
-    status = "geaccepteerd" if analysis.accepted else "afgekeurd"
+    status = DeliveryStatus.ACCEPTED if analysis.accepted else DeliveryStatus.REJECTED
     d = Delivery(levering_id=lid, bron=bron, bestandsnaam=original, sha256=sha,
                  ontvangen_op=received.replace(microsecond=0).isoformat(), status=status,
                  persoonsgegevens=analysis.personal_data, periodes=analysis.periodes,

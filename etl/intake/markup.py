@@ -59,6 +59,7 @@ from etl.core.files import write_atomic as _write_atomic
 from etl.core.naming import printable_name, receipt_stem
 from etl.core.problems import Problem, format_rows
 from etl.core.sources import get_source
+from etl.core.status import DeliveryStatus
 from etl.core.xlsx_safe import set_safe
 from etl.intake.read import HEADER_SCAN_ROWS, find_header, header_key
 from etl.intake.receipt import STATUS_NL, local_time_nl
@@ -107,7 +108,7 @@ def copy_name(d: Delivery) -> str:
 
 def wants_copy(d: Delivery) -> bool:
     """Rejected or accepted with warnings; never personal data, never an unreadable file."""
-    if d.persoonsgegevens or d.status not in ("afgekeurd", "geaccepteerd") or not d.problemen:
+    if d.persoonsgegevens or d.status not in (DeliveryStatus.REJECTED, DeliveryStatus.ACCEPTED) or not d.problemen:
         return False
     return not any(p["code"] in NO_COPY_CODES for p in d.problemen)
 
@@ -137,7 +138,7 @@ def write_for_delivery(dirs: DataDirs, d: Delivery, workbook: Path, receipt: Rec
              f"Ontvangen: {local_time_nl(d.ontvangen_op)}   Kenmerk: {d.levering_id}",
              f"Resultaat: {STATUS_NL.get(d.status, d.status)}"]
     try:
-        mark_workbook(workbook, problems, target, intro=intro, source=source, accepted=d.status == "geaccepteerd")
+        mark_workbook(workbook, problems, target, intro=intro, source=source, accepted=d.status == DeliveryStatus.ACCEPTED)
     except Exception as exc:  # noqa: BLE001 - a courtesy copy never stops the intake
         log.warning("gemarkeerde kopie voor %s niet gemaakt (%s)", d.levering_id, type(exc).__name__)
         receipt.gemarkeerde_kopie_fout = why_no_copy(workbook)

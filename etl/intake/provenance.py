@@ -51,6 +51,9 @@ _CASE_RULES: dict[str, tuple[str, str, str | None]] = {
     "duur_mediaan_dagen": ("einddatum in {q}", "mediaan_duur", None),
     "duur_p90_dagen": ("einddatum in {q}", "p90_duur", None),
     "nazorg_aandeel": ("einddatum in {q}, nazorg ingevuld", "aandeel_ja", "nazorg"),
+    "nazorg_aantal": ("einddatum in {q}, nazorg ingevuld", "aantal_ja", "nazorg"),
+    "nazorg_bekend": ("einddatum in {q}, nazorg ingevuld", "aantal", "nazorg"),
+    "nazorg_onbekend": ("einddatum in {q}, nazorg leeg", "aantal", "nazorg"),
     "doorverwezen_veilig_thuis": ("doorverwezen_veilig_thuis = ja", "aantal", None),
     "kinderen_betrokken": ("", "som", "aantal_kinderen"),
 }
@@ -60,6 +63,7 @@ _OPERATION_NL = {
     "mediaan_duur": "mediaan van einddatum − startdatum (dagen)",
     "p90_duur": "90e percentiel van einddatum − startdatum (dagen)",
     "aandeel_ja": "aandeel met {kolom} = ja",
+    "aantal_ja": "aantal met {kolom} = ja",
 }
 _GROUP_COLUMNS = {"groepsaanbod_groepen": "groepen", "groepsaanbod_deelnemers": "deelnemers"}
 
@@ -171,6 +175,8 @@ def _case_rows(g: pd.DataFrame, filt: str, periode: str, kolom: str | None) -> p
         g = g[g["doorverwezen_veilig_thuis"].astype("boolean").fillna(False).to_numpy(dtype=bool)]
     if "nazorg ingevuld" in filt and kolom:
         g = g[g[kolom].notna()]
+    elif "nazorg leeg" in filt and kolom:
+        g = g[g[kolom].isna()]
     return g
 
 
@@ -244,4 +250,6 @@ def recompute(record: Record, frame: pd.DataFrame) -> float | None:
     if op == "aandeel_ja":
         known = g[kolom].dropna()
         return float(sum(bool(x) for x in known)) / len(known) if len(known) else None
+    if op == "aantal_ja":
+        return float(sum(bool(x) for x in g[kolom].dropna()))
     raise ValueError(f"onbekende bewerking {op!r}")

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from etl.core.files import write_atomic
 from etl.core.problems import Problem, format_rows
 from etl.core.quarters import label_nl
+from etl.core.status import DeliveryStatus
 
 TZ = ZoneInfo("Europe/Amsterdam")
 MONTHS = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
@@ -50,7 +51,8 @@ def validation_json(v: dict) -> dict:
     return {"controles": int(v.get("evaluated", 0)), "geslaagd": int(v.get("passed", 0)), "mislukt": list(v.get("failed", []))}
 
 
-STATUS_NL = {"geaccepteerd": "AANGENOMEN", "afgekeurd": "NIET AANGENOMEN", "dubbel": "AL ONTVANGEN (niet opnieuw verwerkt)"}
+STATUS_NL = {DeliveryStatus.ACCEPTED: "AANGENOMEN", DeliveryStatus.REJECTED: "NIET AANGENOMEN",
+             DeliveryStatus.DUPLICATE: "AL ONTVANGEN (niet opnieuw verwerkt)"}
 
 
 @dataclass
@@ -142,19 +144,19 @@ def render_text(r: Receipt) -> str:
     ]
     errors = [p for p in r.problemen if p.is_error]
     warnings = [p for p in r.problemen if not p.is_error]
-    if r.status == "dubbel":
+    if r.status == DeliveryStatus.DUPLICATE:
         lines += [f"Dit bestand hebben we al eerder ontvangen en verwerkt (kenmerk {r.eerder_ontvangen_als}).",
                   "Het is niet nog een keer meegeteld. U hoeft niets te doen.", ""]
     if r.periodes:
         lines.append("Kwartalen in dit bestand: " + ", ".join(f"{p} ({label_nl(p)})" for p in r.periodes))
-    if r.aantallen and r.status != "dubbel":
+    if r.aantallen and r.status != DeliveryStatus.DUPLICATE:
         lines.append("Gelezen regels: " + "; ".join(f"tabblad '{s}': {n}" for s, n in r.aantallen.items()))
     for v in r.vervangt:
         lines.append(f"Deze levering vervangt uw eerdere levering voor {v['periode']} ({label_nl(v['periode'])}) "
                      f"in zijn geheel (kenmerk van die levering: {v['levering_id']}).")
     if r.periodes or r.aantallen or r.vervangt:
         lines.append("")
-    if r.status == "geaccepteerd":
+    if r.status == DeliveryStatus.ACCEPTED:
         lines += ["De gegevens zijn aangenomen en tellen mee in de kwartaalrapportage.", ""]
     if r.persoonsgegevens:
         lines += [
@@ -176,7 +178,7 @@ def render_text(r: Receipt) -> str:
         lines += ["Pas het bestand aan en zet het daarna opnieuw in dezelfde map. Het nieuwe bestand wordt dan opnieuw gecontroleerd.", ""]
     if warnings:
         head = "OPMERKING" if len(warnings) == 1 else f"OPMERKINGEN ({len(warnings)})"
-        lines.append(f"{head} — {'het bestand is wel aangenomen' if r.status == 'geaccepteerd' else 'graag ook nakijken'}:")
+        lines.append(f"{head} — {'het bestand is wel aangenomen' if r.status == DeliveryStatus.ACCEPTED else 'graag ook nakijken'}:")
         lines += _problem_lines(warnings)
     if r.gemarkeerde_kopie:
         lines += [f"In '{r.gemarkeerde_kopie}' (in deze map) vindt u uw eigen bestand terug met de punten gemarkeerd.", ""]

@@ -48,6 +48,7 @@ from zoneinfo import ZoneInfo
 from etl.core.config import SOURCES, DataDirs
 from etl.core.quarters import label_nl, quarter_end, quarter_start
 from etl.core.sources import get_source
+from etl.core.status import DeliveryStatus
 from etl.store.db import Store
 
 log = logging.getLogger(__name__)
@@ -254,7 +255,7 @@ def notify_rejections(outcomes: list[dict], *, dirs: DataDirs | None = None, con
     ``levering_id``, ``ontvangstbewijs`` = path of the .txt receipt). The receipt's JSON
     twin says whether personal data were found and names the marked-up copy.
     """
-    rejected = [o for o in outcomes if o.get("status") == "afgekeurd"]
+    rejected = [o for o in outcomes if o.get("status") == DeliveryStatus.REJECTED]
     log.info("%d afgekeurde bestanden in deze run", len(rejected))
     if not rejected:
         return 0

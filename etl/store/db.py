@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from etl.core.status import DeliveryStatus
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
     levering_id   TEXT PRIMARY KEY,
@@ -338,7 +340,7 @@ class Store:
                 (d.levering_id, d.bron, d.bestandsnaam, d.sha256, d.ontvangen_op, d.status, int(d.persoonsgegevens),
                  json.dumps(d.periodes), json.dumps(d.problemen, ensure_ascii=False), json.dumps(d.validatie),
                  d.opgeslagen_als))
-            if d.status == "geaccepteerd":
+            if d.status == DeliveryStatus.ACCEPTED:
                 for periode in d.periodes:
                     prev = conn.execute(
                         """SELECT q.levering_id, d.sha256, d.bestandsnaam FROM delivery_quarters q JOIN deliveries d USING (levering_id)
@@ -366,7 +368,7 @@ class Store:
                                VALUES (?,?,?,?,?,?,?,?,?,?,?)""",
                             [(d.levering_id, *provenance_row(r)) for r in values.itertuples(index=False)
                              if isinstance(r.herkomst, dict)])
-            self.log(conn, "geaccepteerd" if d.status == "geaccepteerd" else "afgekeurd", bron=d.bron,
+            self.log(conn, str(DeliveryStatus(d.status)), bron=d.bron,
                      levering_id=d.levering_id, sha256=d.sha256, bestandsnaam=d.bestandsnaam,
                      periodes=d.periodes, vervangen=[{"periode": p, "levering_id": lid} for p, lid in superseded],
                      fouten=sorted({p["code"] for p in d.problemen if p["severity"] == "fout"}))

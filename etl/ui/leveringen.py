@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from etl.core.config import SOURCES, DataDirs
 from etl.core.quarters import QUARTER_RE, label_nl, quarter_end, quarter_range
+from etl.core.status import DeliveryStatus
 
 TZ = ZoneInfo("Europe/Amsterdam")
 
@@ -135,7 +136,7 @@ def build_matrix(deliveries: list[dict], links: list[dict], *, today: dt.date,
             replaced.setdefault((lk["vervangen_door"], lk["periode"]), []).append(lk["levering_id"])
     rejected: dict[tuple[str, str], list[dict]] = {}
     for d in deliveries:                                   # oldest first
-        if d["status"] == "afgekeurd" and not is_restricted(d):
+        if d["status"] == DeliveryStatus.REJECTED and not is_restricted(d):
             for p in d["periodes"]:
                 rejected.setdefault((d["bron"], p), []).append(d)
 
@@ -177,7 +178,7 @@ def build_matrix(deliveries: list[dict], links: list[dict], *, today: dt.date,
             cells.append(Cell(bron, q, state, symbol, label, lid, dl.isoformat(), tuple(notes)))
         overige = []
         for d in deliveries:
-            if d["bron"] != bron or d["status"] != "afgekeurd":
+            if d["bron"] != bron or d["status"] != DeliveryStatus.REJECTED:
                 continue
             if is_restricted(d):
                 overige.append({"tekst": restricted_text(d), "ontvangen_op": d["ontvangen_op"]})
@@ -288,7 +289,7 @@ def load_detail(dirs: DataDirs | None, levering_id: str) -> dict | None:
         text = receipt.read_text(encoding="utf-8", errors="replace")
     warn = _warnings(d)
     status = STATUS_NL.get(d["status"], d["status"]).lower()
-    if d["status"] == "geaccepteerd" and warn:
+    if d["status"] == DeliveryStatus.ACCEPTED and warn:
         status = "aangenomen met waarschuwingen"
     return {
         "levering_id": levering_id,
