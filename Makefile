@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint lock clean-demo airflow
+.PHONY: install demo test test-fast lint lock clean-demo airflow
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found); set PYTHON=..."; exit 1; }
@@ -24,6 +24,10 @@ demo: install
 
 test: install
 	bash scripts/test.sh
+
+# The fast part alone (no real Airflow stacks, corpus, rendering or browser).
+test-fast: install
+	bash scripts/test.sh -m "not slow"
 
 # The embedded Airflow for working in the UI: api-server, scheduler, dag-processor on SQLite;
 # prints the URL and login, Ctrl-C stops it (AIRFLOW_PORT=... for another port than 8080).
