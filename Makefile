@@ -35,7 +35,7 @@ airflow: install
 	bash scripts/airflow-run.sh
 
 lint: install
-	$(VENV)/bin/ruff check etl dags tests bench
+	$(VENV)/bin/ruff check etl dags tests bench plugins
 	$(PY) -m etl suites --check
 
 # Re-resolve the pins after editing requirements.in (needs network to the package index).

@@ -9,5 +9,5 @@ export AIRFLOW_HOME="$PWD/.airflow-test"
 export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="sqlite:///$AIRFLOW_HOME/airflow.db"
 mkdir -p "$AIRFLOW_HOME"
 .venv/bin/python -m etl suites --check || exit 1
-.venv/bin/ruff check etl dags tests bench || exit 1
+.venv/bin/ruff check etl dags tests bench plugins || exit 1
 exec .venv/bin/python -m pytest "$@"
