@@ -128,7 +128,7 @@ def match_sheets(grids: dict[str, Grid], source: Source) -> tuple[dict[str, str]
     for name, grid in grids.items():
         if header_key(name) in TEMPLATE_SHEETS:  # our own template's instructions and pick lists (etl.tools.templates)
             continue
-        if is_control_sheet(grid):  # the Controle sheet of our marked-up copy, dropped back (etl.intake.markup)
+        if is_control_sheet(as_grid(grid).cell(0, 0)):  # the Controle sheet of our marked-up copy, dropped back (etl.intake.markup)
             continue
         if name not in found.values() and as_grid(grid).has_content(is_empty):
             problems.append(warning("tabblad_genegeerd", f"Het tabblad '{name}' hoort niet bij de aanlevering en is niet gelezen.",
