@@ -30,6 +30,7 @@ the screen look at them.
 
 from __future__ import annotations
 
+import logging
 import posixpath
 import re
 import zipfile
@@ -43,6 +44,9 @@ from etl.core.perf import gc_paused
 
 HEADER_SCAN_ROWS = 50
 _EMPTY = -1
+# fastexcel logs a warning for every all-empty column it types as string ("Could not
+# determine dtype ..."): an empty column is normal in a partner sheet, not worth a log line.
+logging.getLogger("fastexcel.types.dtype").setLevel(logging.ERROR)
 
 
 @dataclass
