@@ -15,7 +15,7 @@ import pandas as pd
 from etl.core.config import Limits
 from etl.core.problems import Problem, error
 from etl.core.sources import Source
-from etl.intake.read import ReadResult, header_rows, load_grids, read_workbook
+from etl.intake.read import ReadResult, load_sheets_for, locate, read_workbook
 from etl.intake.safety import FileRefused, WorkbookInfo, check_workbook
 from etl.intake.screen import screen_grids
 from etl.intake.tidy import tidy_delivery, unknown_figures
@@ -73,24 +73,25 @@ def analyse(path: Path, source: Source, limits: Limits | None = None) -> Analysi
     except FileRefused as refused:
         return _rejected([refused.problem])
     try:
-        grids = load_grids(path)
+        grids = load_sheets_for(path, source)
     except Exception as exc:  # noqa: BLE001 - any reader failure is a broken file, reported, never a crash
         return _rejected([error("beschadigd", "Het bestand kan niet gelezen worden; het lijkt beschadigd.",
                                 "Open het bestand in Excel om te controleren dat het werkt, sla het op als .xlsx en lever opnieuw aan.",
                                 extra={"reader": type(exc).__name__})])
-    if not grids or all(not any(v not in (None, "") for row in g for v in row) for g in grids.values()):
+    if not grids or not any(g.has_content(lambda v: v is None or v == "") for g in grids.values()):
         return _rejected([_nothing_readable(info, source)])
     for name, grid in grids.items():
-        width = max((len(r) for r in grid), default=0)
+        width = grid.width
         if len(grid) > limits.max_rows or width > limits.max_columns:
             return _rejected([error("te_groot", f"Tabblad '{name}' is te groot ({_n(len(grid), 'regel', 'regels')}, "
                                     f"{_n(width, 'kolom', 'kolommen')}); "
                                     f"de grens is {limits.max_rows} regels en {limits.max_columns} kolommen.",
                                     "Lever alleen de gevraagde gegevens aan.", sheet=name)])
-    pii = screen_grids(grids, source, header_rows(grids, source))
+    located = locate(grids, source)             # sheets and headers found once, for the screen and the reader
+    pii = screen_grids(located.grids, source, located.header_rows())
     if pii:
         return _rejected(pii, personal_data=True)
-    read = read_workbook(grids, source, info)
+    read = read_workbook(located, source, info)
     problems = list(read.problems)
     summary = ValidationSummary()
     if read.sheets:

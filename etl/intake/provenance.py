@@ -40,7 +40,10 @@ from etl.intake.read import SheetData
 
 Record = dict[str, Any]
 CEL, REGELS, SOM, VERHOUDING, ONBEKEND = "cel", "regels", "som", "verhouding", "onbekend"
-KINDS = (CEL, REGELS, SOM, VERHOUDING, ONBEKEND)
+#: A municipality the file has no row for, counted as 0 (``absent_gemeente: zero``).
+GEEN_REGEL = "geen_regel"
+KINDS = (CEL, REGELS, SOM, VERHOUDING, ONBEKEND, GEEN_REGEL)
+GEEN_REGEL_TEXT = "geen regel voor deze gemeente in het bestand: geteld als 0"
 
 # WIJ case figures: indicator -> (row filter in Dutch, operation, column).
 # The filter names are resolved by _case_rows below; keep both in step.
@@ -131,7 +134,11 @@ def _gemeente_kind(sd: SheetData, values: Sequence[Any]) -> list[Record]:
     out: list[Record] = []
     for v in values:
         if v.gebied_type == "gemeente" and v.indicator in columns:
-            out.append(_cell(sd, rows.get((v.periode, v.gebied_code)), v.indicator))
+            row = rows.get((v.periode, v.gebied_code))
+            if row is None and sd.spec.absent_gemeente == "zero":
+                out.append({"soort": GEEN_REGEL, "tabblad": sd.found_name, "regel": GEEN_REGEL_TEXT})
+            else:
+                out.append(_cell(sd, row, v.indicator))
         elif v.gebied_type == "regio" and v.indicator in columns:
             delen = [["gemeente", code, v.indicator] for code in region if (v.periode, code, v.indicator) in present]
             absent = [code for code in region if (v.periode, code, v.indicator) not in present]

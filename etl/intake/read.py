@@ -7,10 +7,14 @@ ignored, and every cell is parsed with the contract's value rules. Nothing is
 dropped silently: every cell that cannot be read becomes a ``Problem`` with its Excel
 row, and extra columns and hidden sheets are mentioned in the receipt.
 
-python-calamine (Rust) does the reading: about ten times faster than openpyxl on large
-sheets and immune to the wrong ``<dimension>`` tags that make openpyxl's read-only
-mode see an empty sheet. It returns cached formula values; formulas without a
-cached value are found by ``etl.intake.safety``.
+fastexcel (calamine underneath, straight into Arrow) does the reading, each sheet once,
+into dictionary-encoded columns (``etl.intake.grid``); python-calamine cell by cell
+only for sheets whose columns mix types. Both are immune to the wrong ``<dimension>``
+tags that make openpyxl's read-only mode see an empty sheet and return cached formula
+values; formulas without a cached value are found by ``etl.intake.safety``.
+
+Sheets and headers are located once (``locate``) and the same located grids go to
+the personal-data screen and the reader (``etl.intake.analyse``).
 """
 
 from __future__ import annotations
@@ -24,19 +28,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from python_calamine import CalamineWorkbook
 
 from etl.core.control_sheet import is_control_sheet
-from etl.core.perf import gc_paused
 from etl.core.problems import Problem, error, warning
 from etl.core.reference import wijk_names
 from etl.core.sources import Column, Sheet, Source, fold
+from etl.intake.grid import HEADER_SCAN_ROWS, SheetGrid, as_grid, load_sheets
 from etl.intake.parse import ParseError, is_empty, parser_for
 from etl.intake.safety import WorkbookInfo
 from etl.intake.screen import column_letter
 
-Grid = list[list[object]]
-HEADER_SCAN_ROWS = 50
+Grid = SheetGrid | list[list[object]]
 _TOTAL_WORDS = ("totaal", "total", "totalen", "eindtotaal", "som", "regio totaal", "totaal regio")
 
 
@@ -70,19 +72,33 @@ class ReadResult:
         return sorted(found)
 
 
-def load_grids(path: Path) -> dict[str, Grid]:
-    """Every sheet as a grid of raw values, row 0 = Excel row 1 (hidden sheets included)."""
-    wb = CalamineWorkbook.from_path(str(path))
-    try:
-        grids: dict[str, Grid] = {}
-        for meta in wb.sheets_metadata:
-            if str(meta.typ) != "SheetTypeEnum.WorkSheet":
-                continue
-            with gc_paused():           # one list per row, no cycles: collections only cost time
-                grids[meta.name] = wb.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
-        return grids
-    finally:
-        wb.close()
+def load_sheets_for(path: Path, source: Source | None = None) -> dict[str, SheetGrid]:
+    """Every sheet (hidden ones included), each read once; with a source, the typed body of a
+    contract sheet starts under its header (found in the scanned zone)."""
+    if source is None:
+        return load_sheets(path)
+
+    def body_start(name: str, head: list[list[object]]) -> int | None:
+        spec = _spec_for_sheet(name, source)
+        if spec is None:
+            return None
+        idx, _, _ = find_header(head, spec)
+        return None if idx is None else idx + 1
+
+    return load_sheets(path, body_start)
+
+
+def load_grids(path: Path) -> dict[str, list[list[object]]]:
+    """Every sheet as a list of rows of raw values, row 0 = Excel row 1 (hidden sheets included).
+
+    For callers that want plain grids (the marked-up copy's tests); the pipeline keeps
+    the column form (``load_sheets_for``)."""
+    return {name: g.to_lists() for name, g in load_sheets(path).items()}
+
+
+def _spec_for_sheet(name: str, source: Source) -> Sheet | None:
+    key = header_key(name)
+    return next((spec for spec in source.sheets if key in {header_key(n) for n in spec.folded_names}), None)
 
 
 def header_key(text: object) -> str:
@@ -115,9 +131,9 @@ def match_sheets(grids: dict[str, Grid], source: Source) -> tuple[dict[str, str]
     for name, grid in grids.items():
         if header_key(name) in TEMPLATE_SHEETS:  # our own template's instructions and pick lists (etl.tools.templates)
             continue
-        if is_control_sheet(grid):  # the Controle sheet of our marked-up copy, dropped back (etl.intake.markup)
+        if is_control_sheet(as_grid(grid).cell(0, 0)):  # the Controle sheet of our marked-up copy, dropped back (etl.intake.markup)
             continue
-        if name not in found.values() and any(not is_empty(v) and v != "" for row in grid for v in row):
+        if name not in found.values() and as_grid(grid).has_content(is_empty):
             problems.append(warning("tabblad_genegeerd", f"Het tabblad '{name}' hoort niet bij de aanlevering en is niet gelezen.",
                                     "Geen actie nodig als dit tabblad geen gegevens voor de monitor bevat.", sheet=name))
     return found, problems
@@ -127,7 +143,8 @@ def find_header(grid: Grid, spec: Sheet) -> tuple[int | None, dict[int, Column],
     """The row (0-based) that matches most contract headers; its column map; duplicate columns."""
     lookup = {header_key(f): c for c in spec.columns for f in c.folded_names}
     best: tuple[int, int | None] = (0, None)
-    for r, row in enumerate(grid[:HEADER_SCAN_ROWS]):
+    head = grid[:HEADER_SCAN_ROWS]
+    for r, row in enumerate(head):
         hits = {lookup[header_key(v)].name for v in row if isinstance(v, str) and header_key(v) in lookup}
         if len(hits) > best[0]:
             best = (len(hits), r)
@@ -138,7 +155,7 @@ def find_header(grid: Grid, spec: Sheet) -> tuple[int | None, dict[int, Column],
     mapping: dict[int, Column] = {}
     seen: dict[str, int] = {}
     duplicates: list[int] = []
-    for c, v in enumerate(grid[r]):
+    for c, v in enumerate(head[r]):
         if isinstance(v, str) and header_key(v) in lookup:
             col = lookup[header_key(v)]
             if col.name in seen:
@@ -189,9 +206,12 @@ def _is_total_label(text: str) -> bool:
     return f in _TOTAL_WORDS or f.startswith("totaal ")
 
 
-def parse_sheet(grid: Grid, spec: Sheet, found_name: str, info: WorkbookInfo) -> tuple[SheetData | None, list[Problem]]:
+def parse_sheet(grid: Grid, spec: Sheet, found_name: str, info: WorkbookInfo,
+                header: tuple[int | None, dict[int, Column], list[int]] | None = None) -> tuple[SheetData | None, list[Problem]]:
+    """``header``: the sheet's (header row, column map, duplicates) from ``locate``, so it is found once."""
     problems: list[Problem] = []
-    header_idx, mapping, duplicates = find_header(grid, spec)
+    grid = as_grid(grid)
+    header_idx, mapping, duplicates = header if header is not None else find_header(grid, spec)
     if header_idx is None:
         problems.append(error(
             "kopregel_niet_gevonden",
@@ -220,38 +240,18 @@ def parse_sheet(grid: Grid, spec: Sheet, found_name: str, info: WorkbookInfo) ->
         problems.append(warning("kolom_onbekend", f"Deze kolommen kennen we niet en zijn niet gelezen: {', '.join(extra)}.",
                                 "Geen actie nodig als deze kolommen geen gegevens voor de monitor bevatten.",
                                 sheet=found_name, rows=(header_row,)))
-    width = max((len(r) for r in grid), default=0)
+    width = grid.width
     formula_cells = set(info.formulas_without_value.get(found_name, ()))
 
-    # Which rows hold data: non-empty in a mapped column, before a totals row.
-    data_rows: list[int] = []
-    totals_idx: int | None = None
-    after_totals: list[int] = []
-    for r in range(header_idx + 1, len(grid)):
-        row = grid[r]
-        cells = [row[c] if c < len(row) else None for c in mapping]
-        filled = [v for v in cells if not (v is None or v == "")]
-        if totals_idx is None and data_rows and _is_total_row(row):
-            totals_idx = r
-            continue
-        if not filled:
-            continue
-        if _is_example_row(row, mapping):
-            continue
-        if totals_idx is not None:
-            if len(filled) >= 2:
-                after_totals.append(r + 1)
-            continue
-        if len(filled) <= 3 and _is_note(row, mapping):
-            continue
-        data_rows.append(r)
+    # Which rows hold data: non-empty in a mapped column, before a totals row (column-wise).
+    data_rows, totals_idx, after_totals = _classify_rows(grid, header_idx, mapping)
+    data_rows = _drop_example_rows(grid, data_rows, mapping)
     if after_totals:
         problems.append(error("gegevens_na_totaal", "Onder de regel 'Totaal' staan nog gegevens.",
                               "Zet de regel 'Totaal' onderaan de tabel, of verwijder hem.",
                               sheet=found_name, rows=tuple(after_totals)))
 
-    data_cells = [grid[r] for r in data_rows]
-    min_width = min(map(len, data_cells), default=0)   # columns every data row has: no bounds check
+    rows_arr = np.asarray(data_rows, dtype=np.int64)
     index = pd.Index([r + 1 for r in data_rows], name="excel_rij")
     frame = pd.DataFrame(index=index)
     suppressed: dict[str, list[int]] = {}
@@ -262,10 +262,8 @@ def parse_sheet(grid: Grid, spec: Sheet, found_name: str, info: WorkbookInfo) ->
         letter = column_letter(c)
         letters[col.name] = letter
         headers[col.name] = str(header[c]).strip()
-        raw = ([row[c] for row in data_cells] if c < min_width
-               else [grid[r][c] if c < len(grid[r]) else None for r in data_rows])
-        values, supp, errs, markers = _parse_column(raw, col)
-        frame[col.name] = _as_series(values, col, index)
+        raw, series, supp, errs, markers = _read_column(grid, c, rows_arr, col, index)
+        frame[col.name] = series
         if supp:
             suppressed[col.name] = [data_rows[i] + 1 for i in supp]
             problems.append(_suppressed_problem(spec, col, found_name, headers[col.name], letter, suppressed[col.name]))
@@ -275,7 +273,8 @@ def parse_sheet(grid: Grid, spec: Sheet, found_name: str, info: WorkbookInfo) ->
             problems.append(_marker_problem(col, found_name, headers[col.name], letter,
                                             [data_rows[i] + 1 for i in idxs], text))
         if col.type in {"count", "number", "bool"} and not col.nullable and col.name not in spec.key:
-            blank = [data_rows[i] + 1 for i, v in enumerate(raw) if v is None or v == ""]
+            empty = [k for k, v in enumerate(raw.values) if v is None or v == ""]
+            blank = [data_rows[i] + 1 for i in np.flatnonzero(np.isin(raw.codes, empty)).tolist()]
             if blank:
                 problems.append(_blank_problem(col, found_name, headers[col.name], letter, blank))
         for message, idxs in errs.items():
@@ -311,11 +310,104 @@ def parse_sheet(grid: Grid, spec: Sheet, found_name: str, info: WorkbookInfo) ->
     return sd, problems
 
 
-def _is_example_row(row: Sequence[object], mapping: dict[int, Column]) -> bool:
-    """The template's example row: ``Voorbeeld`` in the table's first column (no valid value there)."""
+def _drop_example_rows(grid: SheetGrid, data_rows: list[int], mapping: dict[int, Column]) -> list[int]:
+    """Without the template's example row(s): ``Voorbeeld`` in the table's first column."""
     first = min(mapping, default=0)
-    v = row[first] if first < len(row) else None
-    return isinstance(v, str) and v.strip().casefold() == EXAMPLE_MARK.casefold()
+    if first >= grid.width or not data_rows:
+        return data_rows
+    hits = [k for k, v in enumerate(grid.distinct[first])
+            if isinstance(v, str) and v.strip().casefold() == EXAMPLE_MARK.casefold()]
+    if not hits:
+        return data_rows
+    example = np.isin(grid.column_codes(first), hits)
+    return [r for r in data_rows if not example[r]]
+
+
+def _maybe_total_label(v: object) -> bool:
+    """Cheap superset of ``_is_total_label`` for one distinct value (see there)."""
+    if not isinstance(v, str):
+        return False
+    if not v.isascii():
+        return True
+    low = v.lower()
+    return "tot" in low or "som" in low
+
+
+def _classify_rows(grid: SheetGrid, header_idx: int, mapping: dict[int, Column]) -> tuple[list[int], int | None, list[int]]:
+    """Data rows (0-based), the totals row and the Excel rows with data under it.
+
+    The same rules as reading row by row (a ``Totaal`` row once data has started,
+    notes of at most three free-text cells, empty rows skipped), computed on the column
+    codes: only rows that may be a totals row or a note are looked at one by one.
+    """
+    start = header_idx + 1
+    n = max(grid.height - start, 0)
+    if n == 0:
+        return [], None, []
+    filled = np.zeros(n, dtype=np.int16)
+    for c in mapping:
+        filled += grid.column_codes(c)[start:] >= 0
+    data = filled > 0
+    for i in np.flatnonzero(data & (filled <= 3)).tolist():
+        if _is_note(grid.row(start + i), mapping):
+            data[i] = False
+    candidates = np.zeros(n, dtype=bool)
+    for c in range(grid.width):
+        hits = [k for k, v in enumerate(grid.distinct[c]) if _maybe_total_label(v)]
+        if hits:
+            candidates |= np.isin(grid.codes[c][start:], hits)
+    totals: int | None = None
+    first_data = int(np.argmax(data)) if data.any() else n
+    for i in np.flatnonzero(candidates).tolist():
+        if i > first_data and _is_total_row(grid.row(start + i)):
+            totals = i
+            break
+    if totals is None:
+        return (np.flatnonzero(data) + start).tolist(), None, []
+    data_rows = (np.flatnonzero(data[:totals]) + start).tolist()
+    after = (np.flatnonzero(filled[totals + 1:] >= 2) + start + totals + 1 + 1).tolist()
+    return data_rows, start + totals, after
+
+
+class _Expanded(Sequence):
+    """Per-row raw values of a column without a Python object per row: distinct values by code."""
+
+    def __init__(self, values: list[object], codes: np.ndarray) -> None:
+        self.values, self.codes = values, codes
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self.values[self.codes[i]]
+
+
+def _read_column(grid: SheetGrid, c: int, rows: np.ndarray, col: Column, index: pd.Index
+                 ) -> tuple[_Expanded, pd.Series, list[int], dict[str, list[int]], dict[str, list[int]]]:
+    """One mapped column of the data rows, parsed once per distinct value (``_parse_column``
+    on the distinct values; parsers are pure) and expanded to rows with numpy.
+
+    Returns the raw values per row, the Series, and the suppressed, unreadable and
+    unknown-marker cells as positions in ``rows``, as ``_parse_column`` gives them for a
+    list of cells.
+    """
+    codes = grid.column_codes(c)[rows] if len(rows) else np.empty(0, dtype=np.int32)
+    used = np.unique(codes[codes >= 0])
+    distinct = grid.distinct[c] if c < grid.width else []
+    sub = [distinct[k] for k in used.tolist()] + [None]          # last entry: the empty cell
+    remap = np.full(len(distinct) + 1, len(sub) - 1, dtype=np.int64)   # code -1 -> remap[-1] -> None
+    remap[used] = np.arange(len(used))
+    local = remap[codes]
+    values, supp, errs, markers = _parse_column(sub, col)
+    typed = _as_series(values, col, pd.RangeIndex(len(sub)))
+    series = pd.Series(typed.to_numpy()[local], index=index, dtype=typed.dtype)
+
+    def positions(idxs: list[int]) -> list[int]:
+        return np.flatnonzero(np.isin(local, idxs)).tolist() if idxs else []
+
+    return (_Expanded(sub, local), series, positions(supp),
+            {message: positions(idxs) for message, idxs in errs.items()},
+            {text: positions(idxs) for text, idxs in markers.items()})
 
 
 def _is_note(row: Sequence[object], mapping: dict[int, Column]) -> bool:
@@ -518,10 +610,33 @@ def _check_totals(row: Sequence[object], mapping: dict[int, Column], sd: SheetDa
     return problems
 
 
-def read_workbook(grids: dict[str, Grid], source: Source, info: WorkbookInfo) -> ReadResult:
+@dataclass
+class Located:
+    """Sheets matched to the contract and their headers found, once per delivery: the
+    personal-data screen, the reader and the validator all work from this."""
+
+    grids: dict[str, SheetGrid]
+    found: dict[str, str]                                   # contract sheet -> workbook sheet
+    problems: list[Problem]
+    headers: dict[str, tuple[int | None, dict[int, Column], list[int]]]   # workbook sheet -> find_header
+
+    def header_rows(self) -> dict[str, int]:
+        """0-based header row per workbook sheet (names the columns in the screen)."""
+        return {name: h[0] for name, h in self.headers.items() if h[0] is not None}
+
+
+def locate(grids: dict[str, Grid], source: Source) -> Located:
+    sheets = {name: as_grid(g) for name, g in grids.items()}
+    found, problems = match_sheets(sheets, source)
+    headers = {found[spec.name]: find_header(sheets[found[spec.name]], spec) for spec in source.sheets if spec.name in found}
+    return Located(grids=sheets, found=found, problems=problems, headers=headers)
+
+
+def read_workbook(grids: dict[str, Grid] | Located, source: Source, info: WorkbookInfo) -> ReadResult:
     result = ReadResult()
-    found, problems = match_sheets(grids, source)
-    result.problems.extend(problems)
+    located = grids if isinstance(grids, Located) else locate(grids, source)
+    grids, found = located.grids, located.found
+    result.problems.extend(located.problems)
     if not found:
         result.problems.append(error(
             "geen_bekende_tabbladen",
@@ -539,7 +654,7 @@ def read_workbook(grids: dict[str, Grid], source: Source, info: WorkbookInfo) ->
         if name in info.hidden:
             result.problems.append(warning("tabblad_verborgen", f"Het tabblad '{name}' is verborgen; we hebben het wel gelezen.",
                                            "Geen actie nodig; controleer wel of de gegevens erop kloppen.", sheet=name))
-        sd, problems = parse_sheet(grids[name], spec, name, info)
+        sd, problems = parse_sheet(grids[name], spec, name, info, located.headers.get(name))
         result.problems.extend(problems)
         if sd is not None:
             result.sheets[spec.name] = sd
@@ -555,11 +670,4 @@ def read_workbook(grids: dict[str, Grid], source: Source, info: WorkbookInfo) ->
 
 def header_rows(grids: dict[str, Grid], source: Source) -> dict[str, int]:
     """0-based header row per workbook sheet, for naming columns in the personal-data screen."""
-    found, _ = match_sheets(grids, source)
-    out: dict[str, int] = {}
-    for spec in source.sheets:
-        if spec.name in found:
-            idx, _, _ = find_header(grids[found[spec.name]], spec)
-            if idx is not None:
-                out[found[spec.name]] = idx
-    return out
+    return locate(grids, source).header_rows()

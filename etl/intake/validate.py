@@ -169,10 +169,29 @@ class _Gx:
 
 @cache
 def _gx() -> _Gx:
+    """The one GX context of this process (import ~3-6 s cpu on this machine, context ~0.01 s).
+
+    GX 1.x has no lighter import path: ``great_expectations/__init__.py`` imports the data
+    context, which imports every expectation, so ``import great_expectations.core`` or
+    ``.expectations`` costs the same as the whole package (measured with
+    ``python -X importtime``; see bench/README.md).
+    """
     # GX logs ~200 "Skipping registering function ..." INFO lines (its public-API docs
     # decorator) on first import; they filled every task log. Silence that logger only.
     logging.getLogger("great_expectations._docs_decorators").setLevel(logging.WARNING)
     return _Gx()
+
+
+def preload(sources: Iterable[str] = ()) -> None:
+    """Import GX and build the context (and the given sources' suites) ahead of the first file.
+
+    For a long-lived process that forks task processes (a Celery worker child: see
+    bench/celery_preload.py): the forked task inherits the imported modules and pays
+    nothing; a process that never validates should not call this.
+    """
+    gx = _gx()
+    for key in sources:
+        gx.suites_for(key)
 
 
 def run_expectations(source: Source, read: ReadResult) -> tuple[list[Problem], ValidationSummary]:

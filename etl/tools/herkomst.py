@@ -148,6 +148,8 @@ def _where_nl(rec: dict[str, Any] | None) -> list[str]:
         return lines
     if soort == "verhouding":
         return [f"verhouding: {rec.get('regel') or rec['teller'][2] + ' / ' + rec['noemer'][2]}"]
+    if soort == "geen_regel":
+        return [f"tabblad '{rec['tabblad']}': {rec['regel']}"]
     return ["herkomst onbekend"]
 
 

@@ -55,6 +55,10 @@ def _check_cells(path: Path, records: list[dict]) -> int:
     for v in records:
         rec = v["herkomst"]
         assert rec is not None, v
+        if rec["soort"] == "geen_regel":     # absent municipality of a source where absent means none
+            assert v["waarde"] == 0 and v["gebied_type"] == "gemeente", v
+            checked += 1
+            continue
         if rec["soort"] != "cel":
             continue
         assert rec["cel"], v

@@ -112,6 +112,8 @@ def herkomst_text(records: dict, key: tuple[str, str, str, str], hidden: bool) -
         where = _cell_span([c for c in cells if c.get("cel")])
         missing = f"; ontbreekt: {', '.join(rec['ontbrekend'])}" if rec.get("ontbrekend") else ""
         return f"{name} › som van {len(cells)} waarden: {where or 'zie de onderdelen'}{missing}"
+    if soort == "geen_regel":
+        return f"{name} › {rec['tabblad']}: {rec['regel']}"
     if soort == "verhouding":
         return f"{name} › {rec.get('regel') or rec['teller'][2] + ' / ' + rec['noemer'][2]}"
     return f"{name} › herkomst onbekend"
