@@ -72,7 +72,7 @@ CREATE TABLE IF NOT EXISTS value_provenance (
     gebied_type  TEXT NOT NULL,
     gebied_code  TEXT NOT NULL,
     indicator    TEXT NOT NULL,
-    soort        TEXT NOT NULL CHECK (soort IN ('cel', 'regels', 'som', 'verhouding', 'onbekend')),
+    soort        TEXT NOT NULL CHECK (soort IN ('cel', 'regels', 'som', 'verhouding', 'onbekend', 'geen_regel')),
     tabblad      TEXT,
     cel          TEXT,
     regel        TEXT,
