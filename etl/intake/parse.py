@@ -119,18 +119,25 @@ def _number_from_text(text: str) -> float:
     raise ParseError("geen getal")
 
 
-def parse_count(raw: object) -> Parsed:
-    """A whole number; ``"1.234"`` is one thousand two hundred thirty-four (Dutch dot).
-
-    Negative numbers parse (the expectation suite reports them, with the row), but a
-    fraction is a reading error: counts of people are whole.
-    """
+def _not_a_number(raw: object) -> Parsed | None:
+    """What a count or number cell holds when it holds no number: ``<5``, an unknown-marker, empty."""
     if isinstance(raw, str) and _SUPPRESSED_RE.match(raw.strip()):
         return SUPPRESSED
     if (marker := unknown_marker(raw)) is not None:
         return Parsed(None, marker=marker)
     if is_empty(raw):
         return MISSING
+    return None
+
+
+def parse_count(raw: object) -> Parsed:
+    """A whole number; ``"1.234"`` is one thousand two hundred thirty-four (Dutch dot).
+
+    Negative numbers parse (the expectation suite reports them, with the row), but a
+    fraction is a reading error: counts of people are whole.
+    """
+    if (early := _not_a_number(raw)) is not None:
+        return early
     if isinstance(raw, bool):
         raise ParseError("ja/nee in plaats van een aantal")
     if isinstance(raw, int):
@@ -151,12 +158,8 @@ def parse_count(raw: object) -> Parsed:
 
 def parse_number(raw: object) -> Parsed:
     """A number that may have a fraction (average stay in days): ``12,5`` or ``12.5``."""
-    if isinstance(raw, str) and _SUPPRESSED_RE.match(raw.strip()):
-        return SUPPRESSED
-    if (marker := unknown_marker(raw)) is not None:
-        return Parsed(None, marker=marker)
-    if is_empty(raw):
-        return MISSING
+    if (early := _not_a_number(raw)) is not None:
+        return early
     if isinstance(raw, bool):
         raise ParseError("ja/nee in plaats van een getal")
     if isinstance(raw, int | float):

@@ -137,6 +137,15 @@ def mailer_from_airflow(conn_id: str = SMTP_CONN_ID) -> SmtpMailer | None:
     return SmtpMailer(conn_id)
 
 
+def _mailer_and_contacts(mailer, contacts: Contacts | None, use_airflow: bool):
+    """The SMTP connection and contacts a sender uses: given, or from Airflow's configuration."""
+    if use_airflow and mailer is None:
+        mailer = mailer_from_airflow()
+    if mailer is not None and contacts is None:
+        contacts = contacts_from_airflow() if use_airflow else Contacts()
+    return mailer, contacts or Contacts()
+
+
 # --------------------------------------------------------------------------- ledger
 
 
@@ -260,11 +269,7 @@ def notify_rejections(outcomes: list[dict], *, dirs: DataDirs | None = None, con
     if not rejected:
         return 0
     dirs = dirs or DataDirs.from_env()
-    if use_airflow and mailer is None:
-        mailer = mailer_from_airflow()
-    if mailer is not None and contacts is None:
-        contacts = contacts_from_airflow() if use_airflow else Contacts()
-    contacts = contacts or Contacts()
+    mailer, contacts = _mailer_and_contacts(mailer, contacts, use_airflow)
     sent = 0
     for o in rejected:
         txt = Path(o["ontvangstbewijs"])
@@ -314,11 +319,7 @@ def notify_report_ready(periode: str, workbook: str, *, dirs: DataDirs | None = 
     wb = Path(workbook)
     current = _current_deliveries(dirs, periode)
     log.info("werkmap %s klaar: %s (%d actuele leveringen)", periode, wb, len(current))
-    if use_airflow and mailer is None:
-        mailer = mailer_from_airflow()
-    if mailer is not None and contacts is None:
-        contacts = contacts_from_airflow() if use_airflow else Contacts()
-    contacts = contacts or Contacts()
+    mailer, contacts = _mailer_and_contacts(mailer, contacts, use_airflow)
     if not current:
         return _notify_report_empty(periode, wb, dirs, contacts, mailer)
     lines = [f"{_source_name(d['bron'])}: geleverd op {_time_nl(d['ontvangen_op'])} (kenmerk {d['levering_id']})"
@@ -426,11 +427,7 @@ def notify_late_deliveries(periode: str, *, today: dt.date | None = None, dirs: 
                  "TE LAAT" if b in late else "in orde of nog niet verstreken")
     if not late:
         return []
-    if use_airflow and mailer is None:
-        mailer = mailer_from_airflow()
-    if mailer is not None and contacts is None:
-        contacts = contacts_from_airflow() if use_airflow else Contacts()
-    contacts = contacts or Contacts()
+    mailer, contacts = _mailer_and_contacts(mailer, contacts, use_airflow)
     for b in late:
         naam, dl = _source_name(b), deadline(b, periode)
         paras: list[str | list[str]] = [
@@ -465,11 +462,7 @@ def notify_inbox_stalled(waiting: Sequence, minutes: float, *, dirs: DataDirs | 
     if not waiting:
         return 0
     dirs = dirs or DataDirs.from_env()
-    if use_airflow and mailer is None:
-        mailer = mailer_from_airflow()
-    if mailer is not None and contacts is None:
-        contacts = contacts_from_airflow() if use_airflow else Contacts()
-    contacts = contacts or Contacts()
+    mailer, contacts = _mailer_and_contacts(mailer, contacts, use_airflow)
     oldest = waiting[0]
     plek = {"inbox": "in de inbox", "processing": "half verwerkt (processing/)"}
     lines = [f"{_source_name(w.bron)}: '{w.name}', {plek.get(w.where, w.where)}, "
