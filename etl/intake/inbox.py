@@ -173,7 +173,9 @@ def settle(dirs: DataDirs, store: Store, d: Delivery, claimed: Path | None, clai
     receipt = _receipt_for(d, get_source(d.bron).naam, d.validatie.get("aantallen", {}), superseded)
     receipt.herkomst = read_summary(store, d.levering_id)      # from the store: the same after a resumed run
     if not d.persoonsgegevens:         # a copy of a file with personal data is never written anywhere
-        hook_markup(dirs, d, claimed if claimed is not None and claimed.exists() else final, receipt)
+        copy = hook_markup(dirs, d, claimed if claimed is not None and claimed.exists() else final)
+        receipt.gemarkeerde_kopie = copy.path.name if copy.path is not None else None
+        receipt.gemarkeerde_kopie_fout = copy.why_not
     txt, _ = write_receipt(receipt, dirs.outbox / d.bron, receipt_stem(d.levering_id, d.ontvangen_op, d.bestandsnaam))
     pause_point("after_receipt")
     if claimed is not None and (claimed.exists() or claimed.is_symlink()):
@@ -185,7 +187,7 @@ def settle(dirs: DataDirs, store: Store, d: Delivery, claimed: Path | None, clai
                    tuple(sorted({p["code"] for p in d.problemen if p["severity"] == "fout"})))
 
 
-def hook_markup(dirs: DataDirs, d: Delivery, workbook: Path, receipt: Receipt) -> None:
+def hook_markup(dirs: DataDirs, d: Delivery, workbook: Path) -> markup.MarkedCopy:
     """The marked-up partner copy (see etl.intake.markup).
 
     The copy is a courtesy: if it fails, the receipt, the move and the record still
@@ -193,10 +195,10 @@ def hook_markup(dirs: DataDirs, d: Delivery, workbook: Path, receipt: Receipt) -
     exception type is logged, never its text, which could quote cell values.
     """
     try:
-        markup.write_for_delivery(dirs, d, workbook, receipt)
+        return markup.write_for_delivery(dirs, d, workbook)
     except Exception as exc:  # noqa: BLE001 - see docstring
         log.error("gemarkeerde kopie voor %s niet gemaakt (%s)", d.levering_id, type(exc).__name__)
-        receipt.gemarkeerde_kopie_fout = markup.why_no_copy(workbook)
+        return markup.MarkedCopy(why_not=markup.why_no_copy(workbook))
 
 
 def _duplicate(dirs: DataDirs, store: Store, bron: str, claimed: Path, name: str, received: dt.datetime,

@@ -67,7 +67,6 @@ from etl.intake.receipt import STATUS_NL, local_time_nl
 if TYPE_CHECKING:
     from etl.core.config import DataDirs
     from etl.core.sources import Source
-    from etl.intake.receipt import Receipt
     from etl.store.db import Delivery
 
 log = logging.getLogger(__name__)
@@ -113,21 +112,29 @@ def wants_copy(d: Delivery) -> bool:
     return not any(p["code"] in NO_COPY_CODES for p in d.problemen)
 
 
-def write_for_delivery(dirs: DataDirs, d: Delivery, workbook: Path, receipt: Receipt) -> Path | None:
-    """Write the marked-up copy for one delivery and point the receipt at it; None if there is none."""
+@dataclass(frozen=True)
+class MarkedCopy:
+    """What became of the marked-up copy: its path, or (when one was due) why there is none."""
+
+    path: Path | None = None
+    why_not: str | None = None     # Dutch, for the receipt; never a cell value
+
+
+def write_for_delivery(dirs: DataDirs, d: Delivery, workbook: Path) -> MarkedCopy:
+    """Write the marked-up copy for one delivery. The caller puts the result in the receipt:
+    this function does not edit it, so the order of steps in ``settle`` cannot matter."""
     if not wants_copy(d):
-        return None
+        return MarkedCopy()
     workbook = Path(workbook)
     if workbook.is_symlink() or not workbook.is_file() or workbook.suffix.lower() != ".xlsx":
-        return None
+        return MarkedCopy()
     if workbook.resolve().is_relative_to(dirs.restricted.resolve()):
-        return None                           # never a copy of anything in the restricted quarantine
+        return MarkedCopy()                   # never a copy of anything in the restricted quarantine
     size = _sheet_xml_bytes(workbook)
     if size is None or size > max_sheet_xml_bytes():
         log.info("geen gemarkeerde kopie voor %s: werkmap te groot of onleesbaar voor een kopie", d.levering_id)
-        receipt.gemarkeerde_kopie_fout = ("uw werkmap is te groot om binnen een minuut te kopiëren." if size is not None
-                                          else "de onderdelen van uw werkmap konden we niet openen om te kopiëren.")
-        return None
+        return MarkedCopy(why_not="uw werkmap is te groot om binnen een minuut te kopiëren." if size is not None
+                          else "de onderdelen van uw werkmap konden we niet openen om te kopiëren.")
     target = dirs.outbox / d.bron / copy_name(d)
     problems = [Problem.from_dict(p) for p in d.problemen]
     try:
@@ -141,10 +148,8 @@ def write_for_delivery(dirs: DataDirs, d: Delivery, workbook: Path, receipt: Rec
         mark_workbook(workbook, problems, target, intro=intro, source=source, accepted=d.status == DeliveryStatus.ACCEPTED)
     except Exception as exc:  # noqa: BLE001 - a courtesy copy never stops the intake
         log.warning("gemarkeerde kopie voor %s niet gemaakt (%s)", d.levering_id, type(exc).__name__)
-        receipt.gemarkeerde_kopie_fout = why_no_copy(workbook)
-        return None
-    receipt.gemarkeerde_kopie = target.name
-    return target
+        return MarkedCopy(why_not=why_no_copy(workbook))
+    return MarkedCopy(path=target)
 
 
 def why_no_copy(workbook: Path) -> str:

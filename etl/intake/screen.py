@@ -114,7 +114,10 @@ def screen_grids(grids: dict[str, SheetGrid | Sequence[Sequence[object]]], sourc
 
 # Superset of what value_kind can flag in a text, in RE2 syntax (no look-arounds): an "@",
 # nine digits or more (BSN, phone numbers), or a postcode followed by a house number.
-_TEXT_CANDIDATE = r"@|(?:\d\D*){9}|[1-9]\d{3}\s?[A-Z]{2}(?:\s*,\s*|\s+|-)\d"
+#: A cheap pre-filter: only texts that match may be personal data (the exact rules follow).
+#: Python's ``re``, not pyarrow compute: Arrow's compute thread pool reserves address space
+#: per thread and fails with MemoryError under the sandbox's RLIMIT_AS (seen in tests).
+_TEXT_CANDIDATE = re.compile(r"@|(?:\d\D*){9}|[1-9]\d{3}\s?[A-Z]{2}(?:\s*,\s*|\s+|-)\d")
 
 
 def bsn_mask(values: np.ndarray) -> np.ndarray:
@@ -133,12 +136,9 @@ def bsn_mask(values: np.ndarray) -> np.ndarray:
 def distinct_kinds(values: list[object]) -> dict[int, str]:
     """Index -> kind for the distinct values of one column that look like a direct identifier.
 
-    Numbers go through ``bsn_mask`` as one array; texts through one regex pass in Arrow
+    Numbers go through ``bsn_mask`` as one array; texts through one compiled regex
     that keeps the candidates, each confirmed by ``value_kind`` (the exact rules).
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     kinds: dict[int, str] = {}
     num_idx = [i for i, v in enumerate(values) if type(v) in (int, float)]
     if num_idx:
@@ -147,9 +147,8 @@ def distinct_kinds(values: list[object]) -> dict[int, str]:
             kinds[num_idx[j]] = "burgerservicenummer"
     str_idx = [i for i, v in enumerate(values) if type(v) is str and len(v) >= 6]
     if str_idx:
-        texts = pa.array([values[i] for i in str_idx], type=pa.string())
-        cand = pc.match_substring_regex(texts, _TEXT_CANDIDATE).to_numpy(zero_copy_only=False)
-        for j in np.flatnonzero(cand).tolist():
+        search = _TEXT_CANDIDATE.search
+        for j in (j for j, i in enumerate(str_idx) if search(values[i])):
             kind = value_kind(values[str_idx[j]])
             if kind:
                 kinds[str_idx[j]] = kind

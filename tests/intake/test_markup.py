@@ -364,7 +364,6 @@ def test_formulas_stay_formulas_with_the_partners_results(tmp_path):
 
 def test_no_copy_and_no_crash_when_the_file_cannot_be_opened(data_dirs, tmp_path, caplog, monkeypatch):
     """Never crash the intake: a file openpyxl cannot load gives a receipt without a copy."""
-    from etl.intake.receipt import Receipt
     from etl.store.db import Delivery
 
     bad = tmp_path / "kapot.xlsx"
@@ -378,37 +377,34 @@ def test_no_copy_and_no_crash_when_the_file_cannot_be_opened(data_dirs, tmp_path
                  problemen=[error("negatief", "'adviezen' is negatief.", "Een aantal is 0 of meer.", sheet="Meldingen",
                                   cells=("C12",)).to_dict()],
                  validatie={}, opgeslagen_als=None, afgerond=False)
-    r = Receipt(status="afgekeurd", bron="veilig_thuis", bron_naam="Veilig Thuis", bestand="kapot.xlsx",
-                ontvangen_op=d.ontvangen_op, levering_id=d.levering_id, sha256=d.sha256)
     caplog.set_level(logging.INFO)
-    assert markup.write_for_delivery(data_dirs, d, bad, r) is None
-    assert r.gemarkeerde_kopie is None and list(data_dirs.outbox.rglob("*.xlsx")) == []
+    assert markup.write_for_delivery(data_dirs, d, bad).path is None
+    assert list(data_dirs.outbox.rglob("*.xlsx")) == []
     assert "veilig_thuis-x" in caplog.text and "geen xml" not in caplog.text
     # too large to rewrite within the minute: skipped, not attempted
     good = build_case(BY_NAME["negative_count"], tmp_path)
     monkeypatch.setenv("MONITOR_MARKUP_MAX_MB", "0.001")
-    assert markup.write_for_delivery(data_dirs, d, good, r) is None and r.gemarkeerde_kopie is None
+    too_big = markup.write_for_delivery(data_dirs, d, good)
+    assert too_big.path is None and too_big.why_not
     monkeypatch.delenv("MONITOR_MARKUP_MAX_MB")
-    assert markup.write_for_delivery(data_dirs, d, good, r) is not None and r.gemarkeerde_kopie
-    r.gemarkeerde_kopie = None
+    assert markup.write_for_delivery(data_dirs, d, good).path is not None
     for p in data_dirs.outbox.rglob("*.xlsx"):
         p.unlink()
     # personal data: not even an attempt
     pii = Delivery(**{**d.__dict__, "persoonsgegevens": True})
-    assert markup.write_for_delivery(data_dirs, pii, good, r) is None and r.gemarkeerde_kopie is None
+    assert markup.write_for_delivery(data_dirs, pii, good) == markup.MarkedCopy()
     # our own analysis crashed (the screen may not have finished): restricted, no copy either
     crashed = Delivery(**{**d.__dict__, "problemen": [error("verwerkingsfout", "Fout bij ons.", "Niets doen.").to_dict()]})
-    assert markup.write_for_delivery(data_dirs, crashed, good, r) is None
+    assert markup.write_for_delivery(data_dirs, crashed, good) == markup.MarkedCopy()
     restricted = data_dirs.restricted / "veilig_thuis" / "x.xlsx"
     restricted.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(good, restricted)
-    assert markup.write_for_delivery(data_dirs, d, restricted, r) is None
-    assert r.gemarkeerde_kopie is None and list(data_dirs.outbox.rglob("*.xlsx")) == []
+    assert markup.write_for_delivery(data_dirs, d, restricted) == markup.MarkedCopy()
+    assert list(data_dirs.outbox.rglob("*.xlsx")) == []
 
 
 def test_rerun_overwrites_the_copy_atomically(data_dirs, tmp_path):
     """The hook runs again when a killed intake resumes: same copy, overwritten, nothing left over."""
-    from etl.intake.receipt import Receipt
     from etl.store.db import Store
 
     _, outcome, js = _process(BY_NAME["sum_of_kinds_wrong"], data_dirs, tmp_path)
@@ -416,11 +412,9 @@ def test_rerun_overwrites_the_copy_atomically(data_dirs, tmp_path):
     first = _control_rows(_load(copy)["Controle"])
     with Store(data_dirs.db_path) as store:
         d = store.delivery(outcome.levering_id)
-    r = Receipt(status=d.status, bron=d.bron, bron_naam="x", bestand=d.bestandsnaam, ontvangen_op=d.ontvangen_op,
-                levering_id=d.levering_id, sha256=d.sha256)
     os.utime(copy, (0, 0))
-    again = markup.write_for_delivery(data_dirs, d, outcome.location, r)
-    assert again == copy and r.gemarkeerde_kopie == copy.name and copy.stat().st_mtime > 0
+    again = markup.write_for_delivery(data_dirs, d, outcome.location)
+    assert again.path == copy and copy.stat().st_mtime > 0
     assert _control_rows(_load(copy)["Controle"]) == first
     assert sorted(p.name for p in copy.parent.iterdir()) == sorted(
         [copy.name, outcome.receipt.name, outcome.receipt.with_suffix(".json").name])
