@@ -74,6 +74,8 @@ def analyse(path: Path, source: Source, limits: Limits | None = None) -> Analysi
         return _rejected([refused.problem])
     try:
         grids = load_sheets_for(path, source)
+    except (MemoryError, ImportError):
+        raise                  # our limits, not the partner's file: the sandbox makes it a verwerkingsfout
     except Exception as exc:  # noqa: BLE001 - any reader failure is a broken file, reported, never a crash
         return _rejected([error("beschadigd", "Het bestand kan niet gelezen worden; het lijkt beschadigd.",
                                 "Open het bestand in Excel om te controleren dat het werkt, sla het op als .xlsx en lever opnieuw aan.",

@@ -299,10 +299,16 @@ def load_sheets(path: Path, body_start: Callable[[str, list[list[object]]], int 
     import fastexcel
 
     path = Path(path)
-    with zipfile.ZipFile(path) as zf:
-        members, sst = workbook_parts(zf)
-        heads = {name: read_head(zf, member, sst, HEADER_SCAN_ROWS) for name, member in members.items()}
-    reader = fastexcel.read_excel(str(path))
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members, sst = workbook_parts(zf)
+            heads = {name: read_head(zf, member, sst, HEADER_SCAN_ROWS) for name, member in members.items()}
+        reader = fastexcel.read_excel(str(path))
+    except (KeyError, ValueError, OSError, fastexcel.FastExcelError):
+        # Parts the fast path does not find by their canonical names (``xl\\workbook.xml``, a
+        # lower-case ``[content_types].xml``, parts at the zip root: etl.intake.safety lets
+        # these through because Excel and calamine open them): read them the slow way.
+        return _calamine_all(path)
     out: dict[str, SheetGrid] = {}
     for name in reader.sheet_names:
         if name not in heads:
@@ -355,6 +361,18 @@ def _from_head(head: list[list[object]]) -> SheetGrid:
     grid = as_grid(head)
     grid.reader, grid.typed_from = "head", len(head)
     return grid
+
+
+def _calamine_all(path: Path) -> dict[str, SheetGrid]:
+    """Every worksheet through python-calamine, for workbooks with an odd zip layout."""
+    from python_calamine import CalamineWorkbook
+
+    wb = CalamineWorkbook.from_path(str(path))
+    try:
+        names = [m.name for m in wb.sheets_metadata if str(m.typ) == "SheetTypeEnum.WorkSheet"]
+    finally:
+        wb.close()
+    return {name: _calamine_sheet(path, name) for name in names}
 
 
 def _calamine_sheet(path: Path, name: str) -> SheetGrid:

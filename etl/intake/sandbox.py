@@ -107,6 +107,9 @@ class ChildRaised(Exception):
 def warm_up() -> None:
     """Import the heavy libraries and build the GX context once, in the parent, before the
     first fork, so that no child imports them again."""
+    import fastexcel  # noqa: F401 - the readers' native libraries: mapped once, shared by every child
+    import python_calamine  # noqa: F401
+
     from etl.core.config import SOURCES
     from etl.intake import analyse  # noqa: F401 - pandas, calamine, the readers
     from etl.intake.validate import _gx
@@ -159,7 +162,7 @@ def _child(write_fd: int, err_fd: int, fn: Callable[..., Any], args: tuple, limi
     try:
         os.dup2(err_fd, 2)        # native aborts print backtraces: the parent decides what to show
         if faulthandler.is_enabled():                  # pytest and Airflow enable it on a copy of fd 2
-            faulthandler.enable(file=sys.stderr)
+            faulthandler.enable(file=2)   # fd 2 itself: sys.stderr may be a capture without a fileno
         os.environ["RUST_BACKTRACE"] = "0"
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
         signal.alarm(int(limits.seconds) + 5)      # ends the child even if its parent was killed

@@ -66,8 +66,8 @@ def _has_workbook_part(path: Path) -> bool:
 
 def _check_reason(name: str, path: Path, receipt: dict) -> str | None:
     """None if the reason fits the file, else what is wrong."""
-    codes = [p["code"] for p in receipt["problemen"] if p["severity"] == "fout"]
-    text = " ".join(p["message"] for p in receipt["problemen"])
+    codes = [p["code"] for p in receipt["problemen"] if p["ernst"] == "fout"]
+    text = " ".join(p["melding"] for p in receipt["problemen"])
     if receipt["status"] != "afgekeurd" or not codes:
         return f"not refused: {receipt['status']} {codes}"
     if "verwerkingsfout" in codes:
@@ -164,7 +164,7 @@ def test_every_corpus_file_settles_with_a_fitting_reason(tmp_path):
             if why:
                 wrong.append(f"{name}: {why}")
             secs, peak = stats.get(rs[0]["levering_id"], (0.0, 0))
-            rows.append((name, ",".join(p["code"] for p in rs[0]["problemen"] if p["severity"] == "fout"), secs, peak))
+            rows.append((name, ",".join(p["code"] for p in rs[0]["problemen"] if p["ernst"] == "fout"), secs, peak))
         assert not any((dirs.inbox / bron).iterdir()) and not any((dirs.processing / bron).iterdir())
     placed = [p for top in (dirs.archive, dirs.quarantine, dirs.restricted) for p in top.rglob("*") if p.is_file()]
     assert len(placed) == len(files), "every file in exactly one final place"

@@ -221,7 +221,7 @@ def test_far_cell_files_settle_beside_good_files_in_one_ingest(tmp_path):
     assert "Traceback" not in p.stdout + p.stderr
     vt = _receipts(dirs, "veilig_thuis")
     assert len(vt) == 4
-    assert sorted(r["problemen"][0]["cells"][0] for r in vt) == sorted(["CV200000", "GR1048576", "XFD1048576", "XFD1048576"])
+    assert sorted(r["problemen"][0]["cellen"][0] for r in vt) == sorted(["CV200000", "GR1048576", "XFD1048576", "XFD1048576"])
     assert all(r["status"] == "afgekeurd" and [q["code"] for q in r["problemen"]] == ["cel_ver_buiten_tabel"] for r in vt)
     assert [r["status"] for r in _receipts(dirs, "wij")] == ["geaccepteerd"]
     assert [r["status"] for r in _receipts(dirs, "vrouwenopvang")] == ["geaccepteerd"]
@@ -272,7 +272,7 @@ def test_kill_9_of_the_parse_ends_as_verwerkingsfout_on_the_second_attempt(tmp_p
     assert "Traceback" not in out + err
     [receipt] = _receipts(dirs, "veilig_thuis")
     assert receipt["status"] == "afgekeurd" and [p["code"] for p in receipt["problemen"]] == ["verwerkingsfout"]
-    assert receipt["problemen"][0]["extra"] == {"oorzaak": "signaal", "pogingen": 2}
+    assert receipt["problemen"][0]["details"] == {"oorzaak": "signaal", "pogingen": 2}
     text = next((dirs.outbox / "veilig_thuis").glob("*.txt")).read_text(encoding="utf-8")
     assert "Dit bestand kon niet worden gelezen; het team is gewaarschuwd." in text
     [kept] = [p for p in _places(dirs)]
