@@ -64,7 +64,9 @@ def test_json_endpoint_refuses_anonymous_and_accepts_the_real_token(embedded_sta
     data = json.loads(body)
     cells = [c for p in data["partners"] for c in p["kwartalen"]]
     assert data["kwartalen"] == [f"{y}Q{q}" for y in (2023, 2024) for q in range(1, 5)]
-    assert len(cells) == 24 and {c["state"] for c in cells} == {"aangenomen"}
+    # The samples are messy on purpose (a <5, absent shelter rows): accepted, some with warnings.
+    states = {c["state"] for c in cells}
+    assert len(cells) == 24 and states <= {"aangenomen", "waarschuwingen"} and "waarschuwingen" in states
     # The plugin is listed by the api-server, with its page in the navigation.
     status, body = http(f"{embedded_stack.url}/api/v2/plugins", token=token)
     plugin = next(p for p in json.loads(body)["plugins"] if p["name"] == "leveringen")
@@ -168,11 +170,12 @@ def test_page_in_headless_chromium(embedded_stack, token, chromium, tmp_path_fac
     assert len(cells) == 24
     assert {(b, q) for b, q, _ in cells} == {(b, f"{y}Q{q}") for b in ("veilig_thuis", "wij", "vrouwenopvang")
                                              for y in (2023, 2024) for q in range(1, 5)}
-    assert {s for _, _, s in cells} == {"aangenomen"} and dom.count("✓ aangenomen") >= 24
+    assert {s for _, _, s in cells} <= {"aangenomen", "waarschuwingen"}
+    assert dom.count("✓ aangenomen") + dom.count("⚠ aangenomen met waarschuwingen") >= 24
     out = tmp_path_factory.mktemp("screenshots")
     shot = screenshot(cdp, out / "leveringen.png")
     # A click on a cell opens its receipt below the matrix.
-    href = re.search(r'<td class="c aangenomen[^"]*" data-bron="wij" data-kwartaal="2024Q3"[^>]*><a href="([^"]+)"', dom)
+    href = re.search(r'<td class="c (?:aangenomen|waarschuwingen)[^"]*" data-bron="wij" data-kwartaal="2024Q3"[^>]*><a href="([^"]+)"', dom)
     cdp.call("Runtime.evaluate", expression=f"document.querySelector('a[href=\"{href.group(1)}\"]').click()")
     cdp.wait_event("Page.loadEventFired")
     detail = cdp.call("Runtime.evaluate", expression="document.documentElement.outerHTML", returnByValue=True)["result"]["value"]
