@@ -67,8 +67,10 @@ def test_voorblad_says_accepted_with_warnings_what_is_unknown_and_what_it_replac
     assert new[4] == f"vervangt de levering van {old[2]}"
     assert old[3] == f"nee, vervangen door de levering van {new[2]}" and not old[5]
     assert re.fullmatch(r"\d\d-\d\d-\d{4} \d\d:\d\d", old[2])
+    # The other partners' sample files are messy too (a <5, absent shelter rows): whatever
+    # they say, it is one of the two plain forms.
     others = [r for r in t["rows"] if r[0] != "WIJ Groningen"]
-    assert others and all(r[5] == "compleet" for r in others)
+    assert others and all(r[5] == "compleet" or r[5].startswith("aangenomen met ") for r in others)
     text = _strings(wb["Voorblad"])
     sentence = next(s for s in text if s.startswith("WIJ Groningen: aangenomen met"))
     assert "Deelnemers groepsaanbod (Groningen, Beijum)" in sentence
