@@ -62,11 +62,11 @@ _CASE_RULES: dict[str, tuple[str, str, str | None]] = {
 }
 _OPERATION_NL = {
     "aantal": "aantal regels",
-    "som": "som van kolom {kolom}",
+    "som": "som van kolom '{kolom}'",
     "mediaan_duur": "mediaan van einddatum − startdatum (dagen)",
     "p90_duur": "90e percentiel van einddatum − startdatum (dagen)",
-    "aandeel_ja": "aandeel met {kolom} = ja",
-    "aantal_ja": "aantal met {kolom} = ja",
+    "aandeel_ja": "aandeel met '{kolom}' = ja",
+    "aantal_ja": "aantal met '{kolom}' = ja",
 }
 _GROUP_COLUMNS = {"groepsaanbod_groepen": "groepen", "groepsaanbod_deelnemers": "deelnemers"}
 
@@ -204,7 +204,7 @@ def _wij_cases_kind(sd: SheetData, values: Sequence[Any]) -> list[Record]:
         g, rule = _group(groups, sd.frame, v)
         g = _case_rows(g, filt.format(q=v.periode), v.periode, kolom)
         text = ", ".join(filter(None, [rule, filt.format(q=v.periode),
-                                       _OPERATION_NL[bewerking].format(kolom=kolom)]))
+                                       _OPERATION_NL[bewerking].format(kolom=sd.headers.get(kolom, kolom))]))
         out.append(_rule_record(sd, g.index, text, bewerking, kolom))
     return out
 

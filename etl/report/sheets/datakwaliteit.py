@@ -69,7 +69,7 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
         for p in d.warnings:
             any_warning = True
             w.row(r, [(ctx.source_name(d.bron), "tekst_wrap"), (p.get("message", ""), "tekst_wrap"),
-                      (p.get("sheet") or "", "tekst_wrap"), (p.get("column") or "", "tekst_wrap"),
+                      (p.get("sheet") or "", "tekst_wrap"), (_column_label(ctx, d.bron, p.get("column")), "tekst_wrap"),
                       (_cells_text(problem_cells(p)), "tekst_wrap"), (format_rows(p.get("rows") or []), "tekst_wrap")])
             r += 1
     if not any_warning:
@@ -97,3 +97,15 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
     w.fix_width(7, 34)
     w.fix_width(6, 18)
     w.finish(freeze=f"A{header_row + 1}", title_rows=f"1:{header_row}")
+
+
+def _column_label(ctx, bron: str, column: str | None) -> str:
+    """The column in words: the indicator's label when the partner's header is its key
+    (a code like ``meldingen_ouderenmishandeling`` neither reads nor wraps), else as written."""
+    if not column:
+        return ""
+    key = column.strip().lower().replace(" ", "_")
+    try:
+        return ctx.catalogue.label(bron, key)
+    except KeyError:
+        return column
