@@ -117,7 +117,13 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
     r = section(w, r + 1, "Volledigheid", last_col=6)
     warned = {b: u for b, u in ctx.unknown_by_warning.items() if u}
     if not ctx.missing_sources and not ctx.missing_parts and not warned:
-        w.put(r, 1, "Alle verwachte leveringen (drie partners) zijn binnen en compleet.", "tekst", measure=False)
+        n = len(ctx.current_deliveries)
+        with_warnings = sum(1 for d in ctx.current_deliveries if d.warnings)
+        text = f"Alle verwachte leveringen ({n}) zijn binnen en geen cijfer ontbreekt."
+        if with_warnings:   # "compleet" beside "aangenomen met waarschuwingen" would contradict the table
+            text += (f" {with_warnings} van de {n} {'is' if with_warnings == 1 else 'zijn'} aangenomen met "
+                     "waarschuwingen; wat die zeggen staat in de tabel hierboven en in het tabblad Datakwaliteit.")
+        w.put(r, 1, text, "tekst", measure=False)
         r += 1
     for bron in ctx.missing_sources:
         w.put(r, 1, f"{ctx.source_name(bron)}: ontbreekt — geen 0. De cijfers van deze partner staan in deze "
