@@ -15,8 +15,8 @@ start duplicate runs (field notes: #54491).
 A crash of the parser is a rejection, not an outage: the analysis runs in a forked child
 with a memory and a time limit (``etl.intake.sandbox``). A child that dies (abort, panic,
 out of memory, SIGKILL) is retried once; when the processing of a claimed file has died
-``MAX_ATTEMPTS`` times (counted in the store, so a kill of this process counts too), or
-ran out of time, the file is refused with ``verwerkingsfout``, an ERROR is logged and an
+``MAX_ATTEMPTS`` times, or ran out of time, or the whole process died ``MAX_PROCESS_ATTEMPTS``
+times while analysing it (counted in the store, so a kill of this process counts too), the file is refused with ``verwerkingsfout``, an ERROR is logged and an
 audit event written for the data team, and the run goes on with the next file. A failure
 in one file or one source never stops the next.
 """
@@ -51,8 +51,12 @@ log = logging.getLogger(__name__)
 
 PAUSE_ENV = "MONITOR_TEST_PAUSE_AT"
 PAUSE_FILE_ENV = "MONITOR_TEST_PAUSE_FILE"
-#: A claimed file whose processing died this often is refused instead of retried forever.
+#: A claimed file whose analysis child died this often is refused instead of retried forever.
 MAX_ATTEMPTS = 2
+#: ... and one whose *whole process* died this often while analysing it. Higher, because a
+#: killed worker or a restart is rarely the file's fault (the analysis runs in a child):
+#: a good file must survive a few deploys; a file that takes the worker down still ends.
+MAX_PROCESS_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -264,7 +268,7 @@ def _analyse_guarded(store: Store, bron: str, claimed: Path, lid: str, sha: str,
     key = claimed.name
     attempt = store.start_attempt(bron, key)
     while True:
-        if attempt > MAX_ATTEMPTS:
+        if attempt > MAX_PROCESS_ATTEMPTS:
             earlier = store.attempts(bron, key) or {}
             return _dead_letter(store, bron, lid, sha, name, attempt - 1,
                                 earlier.get("last_failure") or "het verwerkende proces stopte (gestopt of afgebroken)")
