@@ -187,6 +187,11 @@ def _case_rows(g: pd.DataFrame, filt: str, periode: str, kolom: str | None) -> p
     return g
 
 
+def _operation_nl(sd: SheetData, bewerking: str, kolom: str | None) -> str:
+    """The operation in words, naming the column by the header the partner wrote."""
+    return _OPERATION_NL[bewerking].format(kolom=sd.headers.get(kolom, kolom) if kolom else kolom)
+
+
 def _rule_record(sd: SheetData, rows: pd.Index, rule: str, bewerking: str, kolom: str | None) -> Record:
     return {"soort": REGELS, "tabblad": sd.found_name, "regel": rule, "bewerking": bewerking, "kolom": kolom,
             "letter": sd.letters.get(kolom) if kolom else None, "rijen": format_rows(rows), "aantal_rijen": len(rows)}
@@ -204,7 +209,7 @@ def _wij_cases_kind(sd: SheetData, values: Sequence[Any]) -> list[Record]:
         g, rule = _group(groups, sd.frame, v)
         g = _case_rows(g, filt.format(q=v.periode), v.periode, kolom)
         text = ", ".join(filter(None, [rule, filt.format(q=v.periode),
-                                       _OPERATION_NL[bewerking].format(kolom=sd.headers.get(kolom, kolom))]))
+                                       _operation_nl(sd, bewerking, kolom)]))
         out.append(_rule_record(sd, g.index, text, bewerking, kolom))
     return out
 
@@ -218,7 +223,7 @@ def _wij_groups_kind(sd: SheetData, values: Sequence[Any]) -> list[Record]:
             out.append({"soort": ONBEKEND})
             continue
         g, rule = _group(groups, sd.frame, v)
-        out.append(_rule_record(sd, g.index, f"{rule}, {_OPERATION_NL['som'].format(kolom=kolom)}", "som", kolom))
+        out.append(_rule_record(sd, g.index, f"{rule}, {_operation_nl(sd, 'som', kolom)}", "som", kolom))
     return out
 
 
