@@ -53,8 +53,8 @@ def measure(n_files: int = 20, stable_seconds: int = 10, redis_db: int = 7, extr
     topo.env.update(extra_env or {})
     latencies: dict[str, float] = {}
     try:
-        samples = generate_samples(work / "staging").files
-        files = sorted(samples)[:n_files]
+        sample_set = generate_samples(work / "staging")
+        files = sorted(sample_set.files)[:n_files]
         topo.start()
         topo.wait_for_dags(["inbox_verwerking"])
         topo.airflow("dags", "unpause", "inbox_verwerking")
@@ -64,12 +64,12 @@ def measure(n_files: int = 20, stable_seconds: int = 10, redis_db: int = 7, extr
         rng = random.Random(16)
         for f in files:
             time.sleep(rng.uniform(0, 5))                   # land at an arbitrary moment of the cycle
-            inbox = dirs.inbox / f.parent.name
+            inbox = dirs.inbox / sample_set.folder(f)
             tmp = inbox / f".{f.name}.part"
             shutil.copyfile(f, tmp)
             os.replace(tmp, inbox / f.name)
             t = time.time()
-            outbox = dirs.outbox / f.parent.name
+            outbox = dirs.outbox / sample_set.folder(f)
 
             def arrived(name: str = f.name, outbox: Path = outbox) -> bool:
                 topo.assert_running()

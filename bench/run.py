@@ -350,7 +350,9 @@ def _cached(root: Path, key: str, build) -> Path:
 
 
 def _files(d: Path, bron: str | None = None) -> list[list[str]]:
-    return [[str(p), p.parent.name] for p in sorted(d.glob("*/*.xlsx")) if bron in (None, p.parent.name)]
+    """[path, partner folder relative to the inbox] of every workbook under ``d``."""
+    found = [[str(p), p.parent.relative_to(d).as_posix()] for p in sorted(d.rglob("*.xlsx"))]
+    return [f for f in found if bron in (None, f[1].split("/")[0])]
 
 
 def prepare_inputs(root: Path, sz: dict) -> dict:
@@ -447,8 +449,11 @@ def reference_override(ref_dir: str | None):
     suites_dir = Path(tempfile.mkdtemp(prefix="bench-suites-"))
 
     def reset() -> None:
+        from etl.core import organisations
+
         for f in cached:
             f.cache_clear()
+        organisations._all.cache_clear()          # "alle" means the reference's municipalities
         if validate._gx.cache_info().currsize:
             validate._gx()._suites.clear()        # suites are cached per source key
 
@@ -490,6 +495,7 @@ def task_stages(spec: dict) -> dict:
     with stage("imports"):
         from etl import report
         from etl.core.config import DataDirs
+        from etl.core.organisations import original
         from etl.core.sources import get_source
         from etl.intake import read as reader
         from etl.intake import safety, screen, tidy, validate
@@ -508,7 +514,8 @@ def task_stages(spec: dict) -> dict:
                 process_inbox(dirs)                  # earlier quarters, so the workbook has history
             store = Store(dirs.db_path)
             total = 0
-            for path_s, bron in spec["files"]:
+            for path_s, folder in spec["files"]:
+                bron = folder.split("/")[0]
                 path, source = Path(path_s), get_source(bron)
                 with stage("safety"):
                     info = safety.check_workbook(path)
@@ -532,7 +539,8 @@ def task_stages(spec: dict) -> dict:
                 with stage("tidy", n):
                     values = tidy.tidy_delivery(source, read)
                 sha = sha256_of(path)
-                d = Delivery(levering_id=f"{bron}-bench-{sha[:12]}", bron=bron, bestandsnaam=path.name, sha256=sha,
+                d = Delivery(levering_id=f"{bron}-bench-{sha[:12]}", bron=bron, organisatie=original(bron).code,
+                             bestandsnaam=path.name, sha256=sha,
                              ontvangen_op=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(), status="geaccepteerd",
                              persoonsgegevens=False, periodes=read.periodes, problemen=[p.to_dict() for p in problems],
                              validatie=summary.to_dict(), opgeslagen_als=None, afgerond=False)
@@ -1044,7 +1052,8 @@ def main(argv: list[str] | None = None) -> int:
                                               "reference": spec["reference"]}, in_process)
         shutil.rmtree(keep, ignore_errors=True)
     if "big" in sizes:
-        big_file, bron = plan["big"]["files"][0]
+        big_file, folder = plan["big"]["files"][0]
+        bron = folder.split("/")[0]
         print("  200k workbook: floor and read ...", file=sys.stderr)
         results["read"] = run_worker({"task": "read", "file": big_file, "bron": bron, "repeats": sz["repeats"]}, in_process)
         print("  200k workbook: fresh-process floor ...", file=sys.stderr)

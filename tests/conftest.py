@@ -48,7 +48,7 @@ def ingested_samples(tmp_path_factory, sample_set):
     root = tmp_path_factory.mktemp("ingested") / "data"
     dirs = DataDirs(root).ensure()
     for f in sample_set.files:
-        target = dirs.inbox / f.parent.name / f.name
+        target = dirs.inbox / sample_set.folder(f) / f.name
         shutil.copy2(f, target)
         os.utime(target, (0, 0))
     outcomes = process_inbox(dirs)
@@ -56,8 +56,13 @@ def ingested_samples(tmp_path_factory, sample_set):
 
 
 def drop(dirs, bron: str, path: Path, name: str | None = None) -> Path:
-    """Put a file into a partner's inbox as a finished copy (old mtime)."""
-    target = dirs.inbox / bron / (name or path.name)
+    """Put a file into a partner's inbox as a finished copy (old mtime). ``bron`` is a source
+    (its first organisation's folder) or a partner folder (``wij/het-hogeland``)."""
+    from etl.core.organisations import original
+
+    folder = bron if "/" in bron else original(bron).folder
+    target = dirs.inbox / folder / (name or path.name)
+    target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(path, target)
     os.utime(target, (0, 0))
     return target

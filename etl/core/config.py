@@ -100,9 +100,12 @@ class DataDirs:
             d.mkdir(parents=True, exist_ok=True)
         self.restricted.mkdir(parents=True, exist_ok=True)
         os.chmod(self.restricted, 0o700)
-        for s in SOURCES:
+        from etl.core.organisations import organisations
+
+        folders = {*SOURCES, *(o.folder for o in organisations())}
+        for folder in sorted(folders):
             for d in (self.inbox, self.outbox, self.archive, self.quarantine, self.processing):
-                (d / s).mkdir(exist_ok=True)
+                (d / folder).mkdir(parents=True, exist_ok=True)
         return self
 
 

@@ -22,6 +22,7 @@ class Gemeente:
 class Wijk:
     naam: str
     noordelijk: bool
+    gemeente: str = "GM0014"
 
 
 def _rows(name: str) -> list[dict[str, str]]:
@@ -55,7 +56,12 @@ def gemeente_lookup() -> dict[str, str]:
 
 @cache
 def wijken() -> tuple[Wijk, ...]:
-    return tuple(Wijk(r["wijk"], r["noordelijk"] == "ja") for r in _rows("wijken.csv"))
+    return tuple(Wijk(r["wijk"], r["noordelijk"] == "ja", r.get("gemeente") or "GM0014") for r in _rows("wijken.csv"))
+
+
+def wijken_of(gemeente: str) -> tuple[Wijk, ...]:
+    """The team areas of one municipality (WIJ Groningen's for GM0014, a local team's elsewhere)."""
+    return tuple(w for w in wijken() if w.gemeente == gemeente)
 
 
 @cache

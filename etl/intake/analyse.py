@@ -13,8 +13,10 @@ from pathlib import Path
 import pandas as pd
 
 from etl.core.config import Limits
+from etl.core.organisations import Organisation, original
 from etl.core.problems import Problem, error
 from etl.core.sources import Source
+from etl.intake.coverage import coverage_problems
 from etl.intake.read import ReadResult, load_sheets_for, locate, read_workbook
 from etl.intake.safety import FileRefused, WorkbookInfo, check_workbook
 from etl.intake.screen import screen_grids
@@ -66,8 +68,12 @@ def _nothing_readable(info: WorkbookInfo, source: Source) -> Problem:
                  f"Vul de tabbladen uit het sjabloon van {source.naam} en lever opnieuw aan.")
 
 
-def analyse(path: Path, source: Source, limits: Limits | None = None) -> Analysis:
+def analyse(path: Path, source: Source, limits: Limits | None = None,
+            organisation: Organisation | None = None) -> Analysis:
+    """The whole check of one file for the organisation whose folder it came from
+    (default: the source's first organisation)."""
     limits = limits or Limits()
+    org = organisation or original(source.key)
     try:
         info = check_workbook(path, limits)
     except FileRefused as refused:
@@ -97,7 +103,7 @@ def analyse(path: Path, source: Source, limits: Limits | None = None) -> Analysi
     problems = list(read.problems)
     summary = ValidationSummary()
     if read.sheets:
-        more, summary = validate(source, read)
+        more, summary = validate(source, read, org)
         problems.extend(more)
     periodes = read.periodes
     if read.sheets and not periodes and not any(p.is_error for p in problems):
@@ -106,7 +112,10 @@ def analyse(path: Path, source: Source, limits: Limits | None = None) -> Analysi
     counts = {sd.found_name: len(sd.frame) for sd in read.sheets.values()}
     if any(p.is_error for p in problems):
         return _rejected(problems, periodes=periodes, counts=counts, validation=summary, read=read)
-    values = tidy_delivery(source, read)
+    values = tidy_delivery(source, read, org)
+    foreign = coverage_problems(values, org)
+    if foreign:
+        return _rejected(problems + foreign, periodes=periodes, counts=counts, validation=summary, read=read)
     problems.extend(unknown_figures(source, read, values))   # what the warnings above leave unknown
     return Analysis(accepted=True, problems=problems, periodes=periodes, counts=counts, values=values,
                     validation=summary, read=read)

@@ -1,8 +1,13 @@
 """The inbox: every file that enters ends in exactly one known place, with a receipt.
 
-    inbox/<bron>/x.xlsx --claim--> processing/<bron>/<ts>__x.xlsx --analyse, record-->
-        archive/<bron>/ (accepted, duplicates) | quarantine/<bron>/ (rejected)
-        | quarantine-restricted/<bron>/ (personal data)      + outbox/<bron>/ receipts
+    inbox/<map>/x.xlsx --claim--> processing/<map>/<ts>__x.xlsx --analyse, record-->
+        archive/<map>/ (accepted, duplicates) | quarantine/<map>/ (rejected)
+        | quarantine-restricted/<map>/ (personal data)      + outbox/<map>/ receipts
+
+``<map>`` is the partner folder of one organisation (``etl.core.organisations``): ``<bron>``
+for a source with one organisation, ``<bron>/<organisatie>`` for one with several. A file
+put directly in ``inbox/<bron>/`` of a source with several organisations belongs to none
+and is refused (``organisatie_onbekend``) without being read.
 
 Crash safety comes from ordering, not luck: a claim is an atomic rename; the store
 records the outcome in one transaction before the file moves; the receipt is written
@@ -36,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from etl.core.config import SOURCES, DataDirs, Limits, stable_seconds
+from etl.core.organisations import Organisation, has_several, organisation, organisations
 from etl.core.naming import is_ignored, printable_name, receipt_stem, safe_name
 from etl.core.problems import Problem, error
 from etl.core.sources import get_source
@@ -68,6 +74,24 @@ class Outcome:
     location: Path
     receipt: Path
     problem_codes: tuple[str, ...] = ()
+    organisatie: str = ""
+
+
+def no_organisation(bron: str) -> Organisation:
+    """The owner of a file put directly in ``inbox/<bron>/`` of a source with several
+    organisations: nobody. Its folder is the source's root; it covers no area."""
+    return Organisation(bron, "", get_source(bron).naam, (), (), shared_source=False)
+
+
+def organisation_of(bron: str, code: str) -> Organisation:
+    return organisation(bron, code) if code else no_organisation(bron)
+
+
+def partner_folders(bron: str) -> tuple[Organisation, ...]:
+    """Every folder the inbox watches for one source: each organisation's, and for a source
+    with several the source's root too (to refuse what lands there instead of ignoring it)."""
+    orgs = organisations(bron)
+    return (no_organisation(bron), *orgs) if has_several(bron) else orgs
 
 
 def sha256_of(path: Path) -> str:
@@ -79,10 +103,10 @@ def sha256_of(path: Path) -> str:
 
 
 @contextmanager
-def inbox_lock(dirs: DataDirs, bron: str) -> Iterator[None]:
-    """One run per source at a time, across processes and Celery workers sharing the disk."""
+def inbox_lock(dirs: DataDirs, folder: str) -> Iterator[None]:
+    """One run per partner folder at a time, across processes and Celery workers sharing the disk."""
     dirs.root.mkdir(parents=True, exist_ok=True)
-    with open(dirs.lock_path.with_name(f".inbox.{bron}.lock"), "a+") as fh:
+    with open(dirs.lock_path.with_name(f".inbox.{folder.replace('/', '.')}.lock"), "a+") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
@@ -90,13 +114,14 @@ def inbox_lock(dirs: DataDirs, bron: str) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def stable_files(dirs: DataDirs, bron: str, now: float | None = None) -> list[Path]:
-    """Files in inbox/<bron>/ that are complete: unchanged for ``stable_seconds``.
+def stable_files(dirs: DataDirs, partner: str, now: float | None = None) -> list[Path]:
+    """Files in inbox/<partner>/ that are complete: unchanged for ``stable_seconds``.
 
     A copy in progress keeps touching the file, so its mtime is recent; symlinks are
-    returned too (they are refused, never followed).
+    returned too (they are refused, never followed). Sub-folders (the organisations'
+    own folders under a shared source) are not files of this folder.
     """
-    folder = dirs.inbox / bron
+    folder = dirs.inbox / partner
     if not folder.is_dir():
         return []
     now = time.time() if now is None else now
@@ -116,8 +141,8 @@ def stable_files(dirs: DataDirs, bron: str, now: float | None = None) -> list[Pa
     return out
 
 
-def claim(dirs: DataDirs, path: Path, bron: str, received: dt.datetime) -> Path:
-    target = dirs.processing / bron / f"{received:%Y%m%dT%H%M%S%fZ}__{safe_name(path.name)}"
+def claim(dirs: DataDirs, path: Path, partner: str, received: dt.datetime) -> Path:
+    target = dirs.processing / partner / f"{received:%Y%m%dT%H%M%S%fZ}__{safe_name(path.name)}"
     target.parent.mkdir(parents=True, exist_ok=True)
     os.rename(path, target)      # atomic on one filesystem; a symlink moves as a link
     return target
@@ -134,11 +159,12 @@ def _levering_id(bron: str, received: dt.datetime, sha: str) -> str:
 
 def _final_place(dirs: DataDirs, d: Delivery, claimed_name: str) -> Path:
     name = f"{d.levering_id}__{safe_name(claimed_name)}"
+    folder = organisation_of(d.bron, d.organisatie).folder
     if d.persoonsgegevens or any(p["code"] == "verwerkingsfout" for p in d.problemen):
-        return dirs.restricted / d.bron / name
+        return dirs.restricted / folder / name
     if d.status == DeliveryStatus.ACCEPTED:
-        return dirs.archive / d.bron / name
-    return dirs.quarantine / d.bron / name
+        return dirs.archive / folder / name
+    return dirs.quarantine / folder / name
 
 
 def pause_point(name: str) -> None:
@@ -158,8 +184,8 @@ def pause_point(name: str) -> None:
         time.sleep(3600)
 
 
-def _receipt_for(d: Delivery, bron_naam: str, counts: dict[str, int], superseded: list[dict]) -> Receipt:
-    return Receipt(status=d.status, bron=d.bron, bron_naam=bron_naam, bestand=d.bestandsnaam,
+def _receipt_for(d: Delivery, org: Organisation, counts: dict[str, int], superseded: list[dict]) -> Receipt:
+    return Receipt(status=d.status, bron=d.bron, bron_naam=org.naam, bestand=d.bestandsnaam, organisatie=d.organisatie,
                    ontvangen_op=d.ontvangen_op, levering_id=d.levering_id, sha256=d.sha256, periodes=d.periodes,
                    aantallen=counts, problemen=[Problem.from_dict(p) for p in d.problemen], vervangt=superseded,
                    persoonsgegevens=d.persoonsgegevens, validatie=d.validatie)
@@ -173,14 +199,15 @@ def _move(src: Path, dst: Path) -> None:
 def settle(dirs: DataDirs, store: Store, d: Delivery, claimed: Path | None, claimed_name: str) -> Outcome:
     """Receipt first, then the move, then mark settled: each step safe to repeat."""
     final = _final_place(dirs, d, claimed_name)
+    org = organisation_of(d.bron, d.organisatie)
     superseded = store.superseded_by(d.levering_id)
-    receipt = _receipt_for(d, get_source(d.bron).naam, d.validatie.get("aantallen", {}), superseded)
+    receipt = _receipt_for(d, org, d.validatie.get("aantallen", {}), superseded)
     receipt.herkomst = read_summary(store, d.levering_id)      # from the store: the same after a resumed run
     if not d.persoonsgegevens:         # a copy of a file with personal data is never written anywhere
         copy = hook_markup(dirs, d, claimed if claimed is not None and claimed.exists() else final)
         receipt.gemarkeerde_kopie = copy.path.name if copy.path is not None else None
         receipt.gemarkeerde_kopie_fout = copy.why_not
-    txt, _ = write_receipt(receipt, dirs.outbox / d.bron, receipt_stem(d.levering_id, d.ontvangen_op, d.bestandsnaam))
+    txt, _ = write_receipt(receipt, dirs.outbox / org.folder, receipt_stem(d.levering_id, d.ontvangen_op, d.bestandsnaam))
     pause_point("after_receipt")
     if claimed is not None and (claimed.exists() or claimed.is_symlink()):
         _move(claimed, final)
@@ -188,7 +215,7 @@ def settle(dirs: DataDirs, store: Store, d: Delivery, claimed: Path | None, clai
     store.mark_settled(d.levering_id, str(final.relative_to(dirs.root)))
     log.info("levering %s (%s, %s): %s -> %s", d.levering_id, d.bron, printable_name(d.bestandsnaam), d.status, final)
     return Outcome(d.bron, d.bestandsnaam, d.status, d.levering_id, final, txt,
-                   tuple(sorted({p["code"] for p in d.problemen if p["severity"] == "fout"})))
+                   tuple(sorted({p["code"] for p in d.problemen if p["severity"] == "fout"})), d.organisatie)
 
 
 def hook_markup(dirs: DataDirs, d: Delivery, workbook: Path) -> markup.MarkedCopy:
@@ -205,20 +232,25 @@ def hook_markup(dirs: DataDirs, d: Delivery, workbook: Path) -> markup.MarkedCop
         return markup.MarkedCopy(why_not=markup.why_no_copy(workbook))
 
 
-def _duplicate(dirs: DataDirs, store: Store, bron: str, claimed: Path, name: str, received: dt.datetime,
+def _duplicate(dirs: DataDirs, store: Store, org: Organisation, claimed: Path, name: str, received: dt.datetime,
                sha: str, first: Delivery, lid: str) -> Outcome:
+    bron = org.bron
     received_iso = received.replace(microsecond=0).isoformat()
-    final = dirs.archive / bron / "dubbel" / f"{lid}__{safe_name(name)}"
-    r = Receipt(status=DeliveryStatus.DUPLICATE, bron=bron, bron_naam=get_source(bron).naam, bestand=name, ontvangen_op=received_iso,
-                levering_id=lid, sha256=sha, periodes=first.periodes, eerder_ontvangen_als=first.levering_id)
-    txt, _ = write_receipt(r, dirs.outbox / bron, receipt_stem(lid, received_iso, name))
+    final = dirs.archive / org.folder / "dubbel" / f"{lid}__{safe_name(name)}"
+    r = Receipt(status=DeliveryStatus.DUPLICATE, bron=bron, bron_naam=org.naam, bestand=name, ontvangen_op=received_iso,
+                levering_id=lid, sha256=sha, periodes=first.periodes, eerder_ontvangen_als=first.levering_id,
+                organisatie=org.code)
+    txt, _ = write_receipt(r, dirs.outbox / org.folder, receipt_stem(lid, received_iso, name))
     if not store.has_event("dubbel", lid):   # a rerun after a kill logs the duplicate once
-        store.log_event("dubbel", bron=bron, levering_id=lid, sha256=sha, bestandsnaam=name, eerder=first.levering_id)
+        store.log_event("dubbel", bron=bron, levering_id=lid, sha256=sha, bestandsnaam=name, eerder=first.levering_id,
+                        organisatie=org.code)
     _move(claimed, final)
-    return Outcome(bron, name, DeliveryStatus.DUPLICATE, lid, final, txt)
+    return Outcome(bron, name, DeliveryStatus.DUPLICATE, lid, final, txt, (), org.code)
 
 
-def process_claimed(dirs: DataDirs, store: Store, bron: str, claimed: Path, limits: Limits | None = None) -> Outcome:
+def process_claimed(dirs: DataDirs, store: Store, org: Organisation, claimed: Path,
+                    limits: Limits | None = None) -> Outcome:
+    bron, folder = org.bron, org.folder
     received, name = _received_from_claim(claimed)
     original = name
     if claimed.is_symlink():
@@ -228,64 +260,74 @@ def process_claimed(dirs: DataDirs, store: Store, bron: str, claimed: Path, limi
     lid, recorded = _claim_identity(store, bron, received, sha, original)
     if recorded is not None:
         log.warning("hervat onderbroken verwerking van %s", lid)
-        store.finish_attempts(bron, claimed.name)
+        store.finish_attempts(folder, claimed.name)
         return settle(dirs, store, recorded, claimed, original)
-    first = store.accepted_with_hash(bron, sha)
+    first = store.accepted_with_hash(bron, org.code, sha)
     if first is not None:
-        return _duplicate(dirs, store, bron, claimed, original, received, sha, first, lid)
+        return _duplicate(dirs, store, org, claimed, original, received, sha, first, lid)
     source = get_source(bron)
-    if claimed.is_symlink():
+    if not org.code:
+        analysis = Analysis(accepted=False, problems=[_no_organisation_problem(bron)])
+    elif claimed.is_symlink():
         problems = [error("snelkoppeling", "Het bestand is een snelkoppeling (symbolische link), geen echt bestand.",
                           "Zet het bestand zelf in de map, niet een snelkoppeling ernaar.")]
         analysis = Analysis(accepted=False, problems=problems)
     else:
-        analysis = _analyse_guarded(store, bron, claimed, lid, sha, original, source, limits)
+        analysis = _analyse_guarded(store, org, claimed, lid, sha, original, source, limits)
     pause_point("after_analyse")
     status = DeliveryStatus.ACCEPTED if analysis.accepted else DeliveryStatus.REJECTED
-    d = Delivery(levering_id=lid, bron=bron, bestandsnaam=original, sha256=sha,
+    d = Delivery(levering_id=lid, bron=bron, organisatie=org.code, bestandsnaam=original, sha256=sha,
                  ontvangen_op=received.replace(microsecond=0).isoformat(), status=status,
                  persoonsgegevens=analysis.personal_data, periodes=analysis.periodes,
                  problemen=[p.to_dict() for p in analysis.problems],
                  validatie={**analysis.validation.to_dict(), "aantallen": analysis.counts},
                  opgeslagen_als=None, afgerond=False)
     store.record(d, analysis.values if analysis.accepted else None)
-    store.finish_attempts(bron, claimed.name)
+    store.finish_attempts(folder, claimed.name)
     pause_point("after_record")
     return settle(dirs, store, d, claimed, original)
 
 
-def _analyse_in_child(path: Path, source, limits: Limits | None) -> Analysis:
+def _no_organisation_problem(bron: str) -> Problem:
+    folders = ", ".join(f"inbox/{o.folder}/" for o in organisations(bron))
+    return error("organisatie_onbekend",
+                 f"Dit bestand staat in de gedeelde map inbox/{bron}/ en hoort daardoor bij geen enkele organisatie; "
+                 "het is niet gelezen.",
+                 f"Zet het bestand in de map van uw eigen organisatie ({folders}) en lever het daar opnieuw aan.")
+
+
+def _analyse_in_child(path: Path, source, limits: Limits | None, org: Organisation | None = None) -> Analysis:
     """The child's work: the whole analysis; the parsed sheets stay in the child (the parent
     needs only problems, quarters and dataset rows, and the pipe is capped)."""
-    analysis = analyse(path, source, limits)
+    analysis = analyse(path, source, limits, org)
     analysis.read = None
     return analysis
 
 
-def _analyse_guarded(store: Store, bron: str, claimed: Path, lid: str, sha: str, name: str, source,
+def _analyse_guarded(store: Store, org: Organisation, claimed: Path, lid: str, sha: str, name: str, source,
                      limits: Limits | None) -> Analysis:
     """``analyse`` in a limited child, counted per claimed file; never raises for the file's sake."""
-    key = claimed.name
-    attempt = store.start_attempt(bron, key)
+    key, bron, folder = claimed.name, org.bron, org.folder
+    attempt = store.start_attempt(folder, key)
     while True:
         if attempt > MAX_PROCESS_ATTEMPTS:
-            earlier = store.attempts(bron, key) or {}
+            earlier = store.attempts(folder, key) or {}
             return _dead_letter(store, bron, lid, sha, name, attempt - 1,
                                 earlier.get("last_failure") or "het verwerkende proces stopte (gestopt of afgebroken)")
         try:
-            analysis, report = run_limited(_analyse_in_child, claimed, source, limits,
-                                           on_start=lambda pid: store.note_attempt(bron, key, pid=pid))
+            analysis, report = run_limited(_analyse_in_child, claimed, source, limits, org,
+                                           on_start=lambda pid: store.note_attempt(folder, key, pid=pid))
         except ChildRaised as exc:
             return _crashed(lid, exc.type_name, exc.where)
         except ChildDied as exc:
             failure = f"{exc.kind}: {exc.detail}"
-            store.note_attempt(bron, key, failure=failure)
+            store.note_attempt(folder, key, failure=failure)
             log.error("analyse van %s (%s) poging %d afgebroken: %s; pid %d, %.1f s, piek %d MB",
                       lid, bron, attempt, failure, exc.report.pid, exc.report.seconds, exc.report.peak_rss_bytes >> 20)
             if exc.kind == "tijd" or attempt >= MAX_ATTEMPTS:
                 return _dead_letter(store, bron, lid, sha, name, attempt, failure, exc.report.peak_rss_bytes,
                                     exc.report.seconds)
-            attempt = store.start_attempt(bron, key)
+            attempt = store.start_attempt(folder, key)
             continue
         log.info("analyse van %s: %.2f s, piek %d MB (pid %d)", lid, report.seconds, report.peak_rss_bytes >> 20, report.pid)
         return analysis
@@ -344,15 +386,16 @@ def _claim_identity(store: Store, bron: str, received: dt.datetime, sha: str, na
     raise RuntimeError(f"no free delivery id for {base}")
 
 
-def resume_unsettled(dirs: DataDirs, store: Store, bron: str) -> list[Outcome]:
+def resume_unsettled(dirs: DataDirs, store: Store, org: Organisation) -> list[Outcome]:
     """Finish what a killed run left: claimed files, and recorded deliveries not yet settled."""
     outcomes = []
-    folder = dirs.processing / bron
+    bron = org.bron
+    folder = dirs.processing / org.folder
     if folder.is_dir():
         for p in sorted(folder.iterdir()):
-            if "__" in p.name and not p.name.startswith("."):
-                _isolated(outcomes, bron, p.name, lambda p=p: process_claimed(dirs, store, bron, p))
-    for d in store.unsettled(bron):
+            if "__" in p.name and not p.name.startswith(".") and not p.is_dir():
+                _isolated(outcomes, bron, p.name, lambda p=p: process_claimed(dirs, store, org, p))
+    for d in store.unsettled(bron, org.code):
         final = _final_place(dirs, d, f"{d.bestandsnaam}")
         if final.exists() or final.is_symlink():
             _isolated(outcomes, bron, d.levering_id, lambda d=d: settle(dirs, store, d, None, d.bestandsnaam))
@@ -379,18 +422,27 @@ def process_inbox(dirs: DataDirs | None = None, sources: tuple[str, ...] = SOURC
     warmed = False
     with Store(dirs.db_path) as store:
         for bron in sources:
-            try:
-                with inbox_lock(dirs, bron):
-                    if not warmed and (stable_files(dirs, bron) or any((dirs.processing / bron).glob("*__*"))):
-                        warm_up()        # GX and pandas once, in the parent, before the first fork
-                        warmed = True
-                    outcomes.extend(resume_unsettled(dirs, store, bron))
-                    for path in stable_files(dirs, bron):
-                        received = dt.datetime.now(dt.UTC)
-                        claimed = claim(dirs, path, bron, received)
-                        pause_point("after_claim")
-                        _isolated(outcomes, bron, claimed.name,
-                                  lambda claimed=claimed, bron=bron: process_claimed(dirs, store, bron, claimed, limits))
-            except Exception as exc:  # noqa: BLE001 - one source's failure never stops the next source
-                log.error("inbox van %s overgeslagen door een fout: %s", bron, type(exc).__name__)
+            for org in partner_folders(bron):
+                try:
+                    outcomes.extend(_process_folder(dirs, store, org, limits, warmed))
+                    warmed = warmed or bool(outcomes)
+                except Exception as exc:  # noqa: BLE001 - one folder's failure never stops the next
+                    log.error("inbox van %s overgeslagen door een fout: %s", org.folder, type(exc).__name__)
+    return outcomes
+
+
+def _process_folder(dirs: DataDirs, store: Store, org: Organisation, limits: Limits | None,
+                    warmed: bool) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    with inbox_lock(dirs, org.folder):
+        if not warmed and (stable_files(dirs, org.folder) or any(
+                p.is_file() for p in (dirs.processing / org.folder).glob("*__*"))):
+            warm_up()        # GX and pandas once, in the parent, before the first fork (cheap when done)
+        outcomes.extend(resume_unsettled(dirs, store, org))
+        for path in stable_files(dirs, org.folder):
+            received = dt.datetime.now(dt.UTC)
+            claimed = claim(dirs, path, org.folder, received)
+            pause_point("after_claim")
+            _isolated(outcomes, org.bron, claimed.name,
+                      lambda claimed=claimed: process_claimed(dirs, store, org, claimed, limits))
     return outcomes

@@ -14,15 +14,27 @@ import time
 
 from etl.core.config import DataDirs, stable_seconds
 from etl.core.status import DeliveryStatus
-from etl.intake.inbox import Outcome, process_inbox, stable_files
+from etl.intake.inbox import Outcome, partner_folders, process_inbox, stable_files
 
 log = logging.getLogger(__name__)
 
 
-def outcome_record(o: Outcome) -> dict:
-    """What a task hands on (XCom): small, JSON, no cell values."""
-    return {"bron": o.bron, "bestand": o.bestand, "status": str(o.status), "levering_id": o.levering_id,
-            "ontvangstbewijs": str(o.receipt), "fouten": list(o.problem_codes)}
+def outcome_record(o: Outcome, dirs: DataDirs) -> dict:
+    """What a task hands on (XCom): small, JSON, no cell values. Paths are relative to the
+    data folder, so a task on another host (mounting it elsewhere) finds the same file."""
+    return {"bron": o.bron, "organisatie": o.organisatie, "bestand": o.bestand, "status": str(o.status),
+            "levering_id": o.levering_id, "ontvangstbewijs": relative(o.receipt, dirs), "fouten": list(o.problem_codes)}
+
+
+def relative(path, dirs: DataDirs) -> str:
+    try:
+        return str(path.resolve().relative_to(dirs.root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _settling(dirs: DataDirs, bron: str) -> bool:
+    return any(stable_files(dirs, org.folder, now=float("inf")) for org in partner_folders(bron))
 
 
 def status_counts(outcomes: list[dict]) -> dict[str, int]:
@@ -34,10 +46,10 @@ def poll_source(bron: str, dirs: DataDirs | None = None) -> list[dict]:
     dirs = dirs or DataDirs.from_env()
     found = process_inbox(dirs, sources=(bron,))
     give_up = time.monotonic() + stable_seconds() + 5
-    while stable_files(dirs, bron, now=float("inf")) and time.monotonic() < give_up:
+    while _settling(dirs, bron) and time.monotonic() < give_up:
         time.sleep(1)
         found += process_inbox(dirs, sources=(bron,))
-    outcomes = [outcome_record(o) for o in found]
+    outcomes = [outcome_record(o, dirs) for o in found]
     # One line per file (which file, which delivery, what outcome), then a summary.
     for o in outcomes:
         log.info("bron %s: bestand %r -> %s, levering %s, ontvangstbewijs %s%s", bron, o["bestand"], o["status"],

@@ -25,7 +25,7 @@ MONTHS = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augus
           "oktober", "november", "december"]
 CONTACT_ENV = "MONITOR_CONTACT_EMAIL"
 DEFAULT_CONTACT = "onderzoek@groningen.nl"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def contact_address() -> str:
@@ -74,11 +74,12 @@ class Receipt:
     gemarkeerde_kopie_fout: str | None = None   # why no marked-up copy could be made (Dutch, no cell values)
     validatie: dict = field(default_factory=dict)
     herkomst: list[dict] = field(default_factory=list)           # per sheet: which cells and rows were read
+    organisatie: str = ""                                        # include/organisaties.yaml code; "" = none
 
     def to_json(self) -> dict:
         return {
             "schemaversie": SCHEMA_VERSION,
-            "status": self.status, "bron": self.bron, "bron_naam": self.bron_naam, "bestand": self.bestand,
+            "status": self.status, "bron": self.bron, "organisatie": self.organisatie, "bron_naam": self.bron_naam, "bestand": self.bestand,
             "ontvangen_op": self.ontvangen_op, "levering_id": self.levering_id, "controlegetal_sha256": self.sha256,
             "periodes": self.periodes, "aantallen": self.aantallen, "vervangt": self.vervangt,
             "eerder_ontvangen_als": self.eerder_ontvangen_als, "persoonsgegevens": self.persoonsgegevens,

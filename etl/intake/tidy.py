@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from etl.core.organisations import Organisation, original
 from etl.core.problems import Problem, warning
 from etl.core.quarters import days_in_quarter, quarter_end, quarter_start
 from etl.core.reference import gemeenten
@@ -32,6 +33,7 @@ COLUMNS = ["periode", "bron", "gebied_type", "gebied_code", "indicator", "waarde
 PROVENANCE = "herkomst"   # one record per row: where the value came from (etl.intake.provenance)
 OK, SUPPRESSED, MISSING = "ok", "suppressed_by_partner", "missing"
 REGIO = "regio"
+ORGANISATIE = "organisatie"   # an organisation's own total, where several together cover the region
 CITY = "GM0014"
 
 
@@ -71,10 +73,15 @@ def _cell_values(sd: SheetData, gtype: str, code_of) -> Iterator[Value]:
             yield _v(row["periode"], "", gtype, code_of(row), name, row[name], status)
 
 
-def _gemeente_level(sd: SheetData, bron: str) -> list[Value]:
+def _gemeente_level(sd: SheetData, bron: str, org: Organisation) -> list[Value]:
+    """Per municipality, and the region totals when this organisation covers the region.
+
+    An organisation that covers part of the region (one of several, include/organisaties.yaml)
+    gets no region rows from its own file: the region is the sum over organisations,
+    assembled from the current deliveries of all of them (etl.store.dataset)."""
     values = [Value(v.periode, bron, v.gebied_type, v.gebied_code, v.indicator, v.waarde, v.status)
               for v in _cell_values(sd, "gemeente", lambda row: row["gemeente"])]
-    region_codes = [g.code for g in gemeenten()]
+    region_codes = list(org.gemeenten)
     periodes = sorted({v.periode for v in values})
     if sd.spec.absent_gemeente == "zero":
         # The partner lists only the municipalities that had clients (include/sources.yaml):
@@ -86,7 +93,7 @@ def _gemeente_level(sd: SheetData, bron: str) -> list[Value]:
                    for col in sd.spec.value_columns]
     out = list(values)
     by_key = {(v.periode, v.gebied_code, v.indicator): v for v in values}
-    for periode in periodes:
+    for periode in periodes if org.covers_region else ():
         for col in sd.spec.value_columns:
             parts = [by_key.get((periode, code, col.name)) for code in region_codes]
             if any(p is None for p in parts):
@@ -101,9 +108,12 @@ def _gemeente_level(sd: SheetData, bron: str) -> list[Value]:
     return out
 
 
-def _regio_level(sd: SheetData, bron: str) -> list[Value]:
-    out = [Value(v.periode, bron, REGIO, REGIO, v.indicator, v.waarde, v.status)
-           for v in _cell_values(sd, REGIO, lambda row: REGIO)]
+def _regio_level(sd: SheetData, bron: str, org: Organisation) -> list[Value]:
+    """One row per quarter: the region's figure, or the organisation's own total
+    (gebied_type ``organisatie``) when it is one of several that together cover the region."""
+    gtype, code = (REGIO, REGIO) if org.covers_region else (ORGANISATIE, org.code)
+    out = [Value(v.periode, bron, gtype, code, v.indicator, v.waarde, v.status)
+           for v in _cell_values(sd, gtype, lambda row: code)]
     out.extend(_shares(sd, out))
     if sd.spec.name == "Capaciteit":
         out.extend(_occupancy(out))
@@ -140,7 +150,7 @@ def _occupancy(values: list[Value]) -> list[Value]:
     return out
 
 
-def _wij_cases(sd: SheetData, bron: str) -> list[Value]:
+def _wij_cases(sd: SheetData, bron: str, org: Organisation) -> list[Value]:
     """Derived WIJ indicators per wijk and for the whole city, per quarter.
 
     Durations are of the cases closed in the quarter (einddatum - startdatum in days),
@@ -150,7 +160,7 @@ def _wij_cases(sd: SheetData, bron: str) -> list[Value]:
     out: list[Value] = []
     for periode, q in f.groupby("periode", sort=True):
         qs, qe = pd.Timestamp(quarter_start(periode)), pd.Timestamp(quarter_end(periode))
-        groups = [("wijk", w, g) for w, g in q.groupby("wijk", sort=True)] + [("gemeente", CITY, q)]
+        groups = [("wijk", w, g) for w, g in q.groupby("wijk", sort=True)] + [("gemeente", home_of(org), q)]
         for gtype, code, g in groups:
             new = g["startdatum"].between(qs, qe)
             closed = g["einddatum"].notna() & g["einddatum"].between(qs, qe)
@@ -185,12 +195,12 @@ def _wij_cases(sd: SheetData, bron: str) -> list[Value]:
     return out
 
 
-def _wij_groups(sd: SheetData, bron: str) -> list[Value]:
+def _wij_groups(sd: SheetData, bron: str, org: Organisation) -> list[Value]:
     f = sd.frame
     out: list[Value] = []
     supp_rows = {c: set(rows) for c, rows in sd.suppressed.items()}
     for periode, q in f.groupby("periode", sort=True):
-        groups = [("wijk", w, g) for w, g in q.groupby("wijk", sort=True)] + [("gemeente", CITY, q)]
+        groups = [("wijk", w, g) for w, g in q.groupby("wijk", sort=True)] + [("gemeente", home_of(org), q)]
         for gtype, code, g in groups:
             for col, ind in (("groepen", "groepsaanbod_groepen"), ("deelnemers", "groepsaanbod_deelnemers")):
                 if supp_rows.get(col, set()) & set(g.index):
@@ -297,14 +307,21 @@ def _sheet_indicators(sd: SheetData) -> set[str]:
     return names
 
 
-def tidy_delivery(source: Source, read: ReadResult) -> pd.DataFrame:
-    """All dataset rows of one accepted delivery (every quarter it holds)."""
+def home_of(org: Organisation) -> str:
+    """The municipality a local team's case rows add up to (WIJ Groningen: the city)."""
+    return org.gemeenten[0] if len(org.gemeenten) == 1 else CITY
+
+
+def tidy_delivery(source: Source, read: ReadResult, org: Organisation | None = None) -> pd.DataFrame:
+    """All dataset rows of one accepted delivery (every quarter it holds), for the area of
+    the organisation that delivered it (default: the source's first organisation)."""
+    org = org or original(source.key)
     rows: list[Value] = []
     herkomst: list[dict] = []
     for sd in read.sheets.values():
         if sd.frame.empty:
             continue
-        built = _TIDY[sd.spec.tidy](sd, source.key)
+        built = _TIDY[sd.spec.tidy](sd, source.key, org)
         rows.extend(built)
         herkomst.extend(provenance_of(sd, built))
     df = pd.DataFrame([v.__dict__ for v in rows], columns=COLUMNS)

@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from etl.core.organisations import Organisation, original
 from etl.core.problems import Problem, error, warning
 from etl.core.quarters import QUARTER_PATTERN, days_in_quarter, quarter_end, quarter_start
 from etl.core.reference import gemeente_names, gemeenten, wijken
@@ -253,7 +254,10 @@ def _problem_from_result(sd: SheetData, meta: dict, result: dict) -> Problem:
 
 # --- contract checks GX cannot express -----------------------------------------------
 
-def contract_checks(source: Source, read: ReadResult) -> list[Problem]:
+def contract_checks(source: Source, read: ReadResult, org: Organisation | None = None) -> list[Problem]:
+    """The rules GX cannot express. 'Every municipality present' means every municipality
+    of the delivering organisation (the whole region for a region-wide partner)."""
+    org = org or original(source.key)
     problems: list[Problem] = []
     for sd in read.sheets.values():
         f = sd.frame
@@ -265,7 +269,7 @@ def contract_checks(source: Source, read: ReadResult) -> list[Problem]:
         expects_all = sd.spec.all_gemeenten or sd.spec.absent_gemeente == "zero"
         if expects_all and "gemeente" in f and f["periode"].notna().all():
             # (with an unreadable quarter somewhere, "which municipality is missing" cannot be told)
-            names = gemeente_names()
+            names = {c: n for c, n in gemeente_names().items() if c in org.gemeenten}
             for periode, group in f.groupby("periode"):
                 missing = [names[c] for c in names if c not in set(group["gemeente"])]
                 if not missing:
@@ -337,8 +341,8 @@ def _check_capacity(sd: SheetData, places: str, occupied: str) -> list[Problem]:
                   rows=rows, cells=tuple(f"{sd.letters[c]}{r}" for r in rows for c in (places, occupied) if c in sd.letters))]
 
 
-def validate(source: Source, read: ReadResult) -> tuple[list[Problem], ValidationSummary]:
+def validate(source: Source, read: ReadResult, org: Organisation | None = None) -> tuple[list[Problem], ValidationSummary]:
     """All problems of a parsed delivery: GX expectations first, then the contract checks."""
     problems, summary = run_expectations(source, read)
-    problems.extend(contract_checks(source, read))
+    problems.extend(contract_checks(source, read, org))
     return problems, summary

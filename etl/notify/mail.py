@@ -261,7 +261,7 @@ def notify_rejections(outcomes: list[dict], *, dirs: DataDirs | None = None, con
     """Mail each partner whose file was rejected; returns the number of mails sent.
 
     ``outcomes`` are the inbox task's results (``bron``, ``bestand``, ``status``,
-    ``levering_id``, ``ontvangstbewijs`` = path of the .txt receipt). The receipt's JSON
+    ``levering_id``, ``ontvangstbewijs`` = path of the .txt receipt, relative to the data folder). The receipt's JSON
     twin says whether personal data were found and names the marked-up copy.
     """
     rejected = [o for o in outcomes if o.get("status") == DeliveryStatus.REJECTED]
@@ -272,7 +272,7 @@ def notify_rejections(outcomes: list[dict], *, dirs: DataDirs | None = None, con
     mailer, contacts = _mailer_and_contacts(mailer, contacts, use_airflow)
     sent = 0
     for o in rejected:
-        txt = Path(o["ontvangstbewijs"])
+        txt = dirs.root / o["ontvangstbewijs"]       # relative to the data folder (absolute still works)
         js = txt.with_suffix(".json")
         try:
             r = json.loads(js.read_text(encoding="utf-8"))

@@ -29,6 +29,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
     levering_id   TEXT PRIMARY KEY,
     bron          TEXT NOT NULL,
+    organisatie   TEXT NOT NULL,
     bestandsnaam  TEXT NOT NULL,
     sha256        TEXT NOT NULL,
     ontvangen_op  TEXT NOT NULL,
@@ -40,17 +41,15 @@ CREATE TABLE IF NOT EXISTS deliveries (
     opgeslagen_als TEXT,
     afgerond      INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS deliveries_sha ON deliveries (bron, sha256);
 CREATE TABLE IF NOT EXISTS delivery_quarters (
     levering_id    TEXT NOT NULL REFERENCES deliveries (levering_id),
     bron           TEXT NOT NULL,
+    organisatie    TEXT NOT NULL,
     periode        TEXT NOT NULL,
     actueel        INTEGER NOT NULL,
     vervangen_door TEXT,
     PRIMARY KEY (levering_id, periode)
 );
-CREATE UNIQUE INDEX IF NOT EXISTS one_current_delivery
-    ON delivery_quarters (bron, periode) WHERE actueel = 1;
 CREATE TABLE IF NOT EXISTS dataset_values (
     levering_id  TEXT NOT NULL REFERENCES deliveries (levering_id),
     periode      TEXT NOT NULL,
@@ -108,6 +107,15 @@ CREATE TABLE IF NOT EXISTS claim_attempts (
 );
 """
 
+#: Indexes on columns a migration may add: created after ``_migrate``.
+INDEXES = """
+CREATE INDEX IF NOT EXISTS deliveries_sha ON deliveries (bron, organisatie, sha256);
+-- One current delivery per (source, organisation, quarter): two organisations delivering the
+-- same kind of file for the same quarter are both current; a correction replaces its own.
+CREATE UNIQUE INDEX IF NOT EXISTS one_current_delivery_per_organisation
+    ON delivery_quarters (bron, organisatie, periode) WHERE actueel = 1;
+"""
+
 DATASET_COLUMNS = ["periode", "bron", "gebied_type", "gebied_code", "indicator", "waarde", "status", "levering_id"]
 
 
@@ -144,6 +152,7 @@ def now_iso() -> str:
 class Delivery:
     levering_id: str
     bron: str
+    organisatie: str
     bestandsnaam: str
     sha256: str
     ontvangen_op: str
@@ -157,10 +166,45 @@ class Delivery:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Delivery:
-        return cls(row["levering_id"], row["bron"], row["bestandsnaam"], row["sha256"], row["ontvangen_op"],
+        return cls(row["levering_id"], row["bron"], row["organisatie"], row["bestandsnaam"], row["sha256"], row["ontvangen_op"],
                    row["status"], bool(row["persoonsgegevens"]), json.loads(row["periodes"]),
                    json.loads(row["problemen"]), json.loads(row["validatie"]), row["opgeslagen_als"],
                    bool(row["afgerond"]))
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a store of an earlier version up to this schema (idempotent; inside the creation lock).
+
+    Organisations (issue 15): a store from before them has no ``organisatie`` column; its
+    deliveries were all made by the source's single organisation, the first one listed in
+    ``include/organisaties.yaml``. The column is added and filled in one transaction, and
+    the old one-current-per-(source, quarter) index is replaced by the per-organisation one.
+    """
+    from etl.core.organisations import original
+
+    missing = [t for t in ("deliveries", "delivery_quarters") if "organisatie" not in _columns(conn, t)]
+    if not missing:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for table in missing:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN organisatie TEXT NOT NULL DEFAULT ''")
+            for (bron,) in conn.execute(f"SELECT DISTINCT bron FROM {table}").fetchall():
+                conn.execute(f"UPDATE {table} SET organisatie = ? WHERE bron = ? AND organisatie = ''",
+                             (original(bron).code, bron))
+        conn.execute("DROP INDEX IF EXISTS one_current_delivery")
+        conn.execute("DROP INDEX IF EXISTS deliveries_sha")
+        conn.execute(
+            "INSERT INTO audit_log (tijdstip, actie, door, details) VALUES (?, 'migratie', ?, ?)",
+            (now_iso(), actor(), json.dumps({"naar": "organisaties", "tabellen": missing})))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 @contextmanager
@@ -196,6 +240,8 @@ class Store:
             self.conn.execute("PRAGMA foreign_keys=ON")
             # Schema creation and any migration belong inside this lock.
             self.conn.executescript(SCHEMA)
+            _migrate(self.conn)
+            self.conn.executescript(INDEXES)
 
     def close(self) -> None:
         self.conn.close()
@@ -223,10 +269,14 @@ class Store:
         row = self.conn.execute("SELECT * FROM deliveries WHERE levering_id = ?", (levering_id,)).fetchone()
         return Delivery.from_row(row) if row else None
 
-    def accepted_with_hash(self, bron: str, sha256: str) -> Delivery | None:
+    def accepted_with_hash(self, bron: str, organisatie: str, sha256: str) -> Delivery | None:
+        """This organisation's earlier accepted delivery of the same bytes (a duplicate).
+
+        Per organisation: the same bytes from another organisation are not its delivery,
+        and are analysed (and refused by the coverage check) instead of filed as a copy."""
         row = self.conn.execute(
-            "SELECT * FROM deliveries WHERE bron = ? AND sha256 = ? AND status = 'geaccepteerd' ORDER BY ontvangen_op LIMIT 1",
-            (bron, sha256)).fetchone()
+            "SELECT * FROM deliveries WHERE bron = ? AND organisatie = ? AND sha256 = ? AND status = 'geaccepteerd' "
+            "ORDER BY ontvangen_op LIMIT 1", (bron, organisatie, sha256)).fetchone()
         return Delivery.from_row(row) if row else None
 
     def superseded_by(self, levering_id: str) -> list[dict[str, str]]:
@@ -257,25 +307,37 @@ class Store:
             "ORDER BY ontvangen_op DESC", (bron,)).fetchall()
         return [{**dict(r), "periodes": json.loads(r["periodes"] or "[]")} for r in rows]
 
-    def unsettled(self, bron: str) -> list[Delivery]:
+    def unsettled(self, bron: str, organisatie: str) -> list[Delivery]:
         """Recorded deliveries whose file has not been settled yet (a run was killed)."""
-        rows = self.conn.execute("SELECT * FROM deliveries WHERE afgerond = 0 AND bron = ? ORDER BY levering_id",
-                                 (bron,)).fetchall()
+        rows = self.conn.execute(
+            "SELECT * FROM deliveries WHERE afgerond = 0 AND bron = ? AND organisatie = ? ORDER BY levering_id",
+            (bron, organisatie)).fetchall()
         return [Delivery.from_row(r) for r in rows]
 
     def quarter_deliveries(self, periode: str) -> list[dict]:
         """Every delivery that covered ``periode``, current or superseded."""
         rows = self.conn.execute(
-            """SELECT q.levering_id, q.bron, q.periode, q.actueel, q.vervangen_door, d.bestandsnaam, d.sha256,
-                      d.ontvangen_op, d.problemen, d.validatie
+            """SELECT q.levering_id, q.bron, q.organisatie, q.periode, q.actueel, q.vervangen_door, d.bestandsnaam,
+                      d.sha256, d.ontvangen_op, d.problemen, d.validatie
                FROM delivery_quarters q JOIN deliveries d USING (levering_id)
-               WHERE q.periode = ? ORDER BY q.bron, d.ontvangen_op""", (periode,))
+               WHERE q.periode = ? ORDER BY q.bron, q.organisatie, d.ontvangen_op""", (periode,))
         return [dict(r) for r in rows]
 
     def current_quarters(self) -> dict[str, list[str]]:
+        """Per source, the quarters with at least one current delivery."""
         out: dict[str, list[str]] = {}
-        for r in self.conn.execute("SELECT bron, periode FROM delivery_quarters WHERE actueel = 1 ORDER BY periode"):
+        for r in self.conn.execute(
+                "SELECT DISTINCT bron, periode FROM delivery_quarters WHERE actueel = 1 ORDER BY periode"):
             out.setdefault(r["bron"], []).append(r["periode"])
+        return out
+
+    def current_organisations(self, periode: str) -> dict[str, list[str]]:
+        """Per source, the organisations with a current delivery for ``periode``."""
+        out: dict[str, list[str]] = {}
+        for r in self.conn.execute(
+                "SELECT bron, organisatie FROM delivery_quarters WHERE actueel = 1 AND periode = ? ORDER BY bron, organisatie",
+                (periode,)):
+            out.setdefault(r["bron"], []).append(r["organisatie"])
         return out
 
     def delivery_summaries(self) -> list[dict]:
@@ -284,7 +346,7 @@ class Store:
         For overviews (the Leveringen page): one cheap query, JSON columns decoded.
         """
         rows = self.conn.execute(
-            """SELECT levering_id, bron, bestandsnaam, ontvangen_op, status, persoonsgegevens, periodes,
+            """SELECT levering_id, bron, organisatie, bestandsnaam, ontvangen_op, status, persoonsgegevens, periodes,
                       problemen, opgeslagen_als, afgerond
                FROM deliveries ORDER BY ontvangen_op, levering_id""")
         out = []
@@ -300,18 +362,20 @@ class Store:
     def quarter_links(self) -> list[dict]:
         """Every (delivery, quarter) link of accepted deliveries: current or superseded, and by whom."""
         return [dict(r) for r in self.conn.execute(
-            "SELECT levering_id, bron, periode, actueel, vervangen_door FROM delivery_quarters ORDER BY bron, periode")]
+            "SELECT levering_id, bron, organisatie, periode, actueel, vervangen_door FROM delivery_quarters "
+            "ORDER BY bron, organisatie, periode")]
 
     def dataset(self, periodes: list[str] | None = None) -> pd.DataFrame:
-        """The combined dataset: rows of the current delivery for each (source, quarter)."""
-        sql = """SELECT v.periode, v.bron, v.gebied_type, v.gebied_code, v.indicator, v.waarde, v.status, v.levering_id
+        """The combined dataset: rows of the current delivery for each (source, organisation, quarter)."""
+        sql = """SELECT v.periode, v.bron, v.gebied_type, v.gebied_code, v.indicator, v.waarde, v.status, v.levering_id,
+                        q.organisatie
                  FROM dataset_values v JOIN delivery_quarters q
                    ON q.levering_id = v.levering_id AND q.periode = v.periode AND q.actueel = 1"""
         params: list[str] = []
         if periodes:
             sql += f" WHERE v.periode IN ({','.join('?' * len(periodes))})"
             params = list(periodes)
-        sql += " ORDER BY v.periode, v.bron, v.gebied_type, v.gebied_code, v.indicator"
+        sql += " ORDER BY v.periode, v.bron, q.organisatie, v.gebied_type, v.gebied_code, v.indicator"
         return pd.read_sql_query(sql, self.conn, params=params)
 
     def audit(self) -> pd.DataFrame:
@@ -334,27 +398,29 @@ class Store:
         superseded: list[tuple[str, str]] = []
         with self.transaction() as conn:
             conn.execute(
-                """INSERT INTO deliveries (levering_id, bron, bestandsnaam, sha256, ontvangen_op, status, persoonsgegevens,
-                                           periodes, problemen, validatie, opgeslagen_als, afgerond)
-                   VALUES (?,?,?,?,?,?,?,?,?,?,?,0)""",
-                (d.levering_id, d.bron, d.bestandsnaam, d.sha256, d.ontvangen_op, d.status, int(d.persoonsgegevens),
+                """INSERT INTO deliveries (levering_id, bron, organisatie, bestandsnaam, sha256, ontvangen_op, status,
+                                           persoonsgegevens, periodes, problemen, validatie, opgeslagen_als, afgerond)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0)""",
+                (d.levering_id, d.bron, d.organisatie, d.bestandsnaam, d.sha256, d.ontvangen_op, d.status, int(d.persoonsgegevens),
                  json.dumps(d.periodes), json.dumps(d.problemen, ensure_ascii=False), json.dumps(d.validatie),
                  d.opgeslagen_als))
             if d.status == DeliveryStatus.ACCEPTED:
                 for periode in d.periodes:
                     prev = conn.execute(
                         """SELECT q.levering_id, d.sha256, d.bestandsnaam FROM delivery_quarters q JOIN deliveries d USING (levering_id)
-                           WHERE q.bron = ? AND q.periode = ? AND q.actueel = 1""", (d.bron, periode)).fetchone()
+                           WHERE q.bron = ? AND q.organisatie = ? AND q.periode = ? AND q.actueel = 1""",
+                        (d.bron, d.organisatie, periode)).fetchone()
                     if prev:
                         conn.execute("UPDATE delivery_quarters SET actueel = 0, vervangen_door = ? WHERE levering_id = ? AND periode = ?",
                                      (d.levering_id, prev["levering_id"], periode))
                         superseded.append((periode, prev["levering_id"]))
                         # One audit row per superseded (source, quarter): both deliveries, both hashes.
                         self.log(conn, "vervangen", bron=d.bron, levering_id=d.levering_id, sha256=d.sha256,
-                                 bestandsnaam=d.bestandsnaam, periode=periode, vervangen_levering_id=prev["levering_id"],
+                                 bestandsnaam=d.bestandsnaam, periode=periode, organisatie=d.organisatie, vervangen_levering_id=prev["levering_id"],
                                  vervangen_sha256=prev["sha256"], vervangen_bestandsnaam=prev["bestandsnaam"])
-                    conn.execute("INSERT INTO delivery_quarters (levering_id, bron, periode, actueel) VALUES (?,?,?,1)",
-                                 (d.levering_id, d.bron, periode))
+                    conn.execute(
+                        "INSERT INTO delivery_quarters (levering_id, bron, organisatie, periode, actueel) VALUES (?,?,?,?,1)",
+                        (d.levering_id, d.bron, d.organisatie, periode))
                 if values is not None and len(values):
                     conn.executemany(
                         "INSERT INTO dataset_values (levering_id, periode, bron, gebied_type, gebied_code, indicator, waarde, status) VALUES (?,?,?,?,?,?,?,?)",
@@ -370,7 +436,7 @@ class Store:
                              if isinstance(r.herkomst, dict)])
             self.log(conn, str(DeliveryStatus(d.status)), bron=d.bron,
                      levering_id=d.levering_id, sha256=d.sha256, bestandsnaam=d.bestandsnaam,
-                     periodes=d.periodes, vervangen=[{"periode": p, "levering_id": lid} for p, lid in superseded],
+                     organisatie=d.organisatie, periodes=d.periodes, vervangen=[{"periode": p, "levering_id": lid} for p, lid in superseded],
                      fouten=sorted({p["code"] for p in d.problemen if p["severity"] == "fout"}))
         return superseded
 

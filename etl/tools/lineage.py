@@ -82,10 +82,17 @@ def report(inputs: Iterable[Path | str] = (), outputs: Iterable[Path | str] = ()
         collector.add_output_asset(context=_CONTEXT, uri=file_uri(p))
 
 
+def _folder(o: dict) -> str:
+    from etl.core.organisations import has_several
+
+    return f"{o['bron']}/{o['organisatie']}" if o.get("organisatie") and has_several(o["bron"]) else o["bron"]
+
+
 def report_intake(outcomes: Iterable[dict], dirs: DataDirs | None = None) -> None:
     """An inbox run: each partner file as it lay in the inbox in, the store and receipts out."""
     dirs = dirs or DataDirs.from_env()
     outcomes = list(outcomes)
-    inputs = [dirs.inbox / o["bron"] / Path(o["bestand"]).name for o in outcomes]
-    outputs = [dirs.db_path, *(o["ontvangstbewijs"] for o in outcomes if o.get("ontvangstbewijs"))] if outcomes else []
+    inputs = [dirs.inbox / _folder(o) / Path(o["bestand"]).name for o in outcomes]
+    outputs = [dirs.db_path, *(dirs.root / o["ontvangstbewijs"] for o in outcomes if o.get("ontvangstbewijs"))] \
+        if outcomes else []
     report(inputs, outputs)

@@ -39,6 +39,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from etl.core.files import write_atomic as _write_atomic
+from etl.core.organisations import original
 
 __all__ = [
     "GEMEENTEN",
@@ -163,6 +164,14 @@ class SampleSet:
 
     files: list[Path]
     truth: dict[str, pd.DataFrame]
+    root: Path | None = None        # the inbox root the files were written under
+
+    def folder(self, f: Path) -> str:
+        """The partner folder of a written file, relative to the inbox root (``wij/wij-groningen``)."""
+        return f.parent.relative_to(self.root).as_posix() if self.root else f.parent.name
+
+    def bron(self, f: Path) -> str:
+        return self.folder(f).split("/")[0]
 
 
 # --------------------------------------------------------------------------- quarters
@@ -782,8 +791,8 @@ def generate_samples(
 ) -> SampleSet:
     """Write one synthetic workbook per source per quarter under ``out_dir``.
 
-    ``out_dir`` is the inbox root; files go to ``veilig_thuis/``, ``wij/`` and
-    ``vrouwenopvang/``. Existing files with the same names are replaced atomically.
+    ``out_dir`` is the inbox root; files go to each source's partner folder
+    (``veilig_thuis/``, ``wij/wij-groningen/``, ``vrouwenopvang/``). Existing files with the same names are replaced atomically.
     """
     if isinstance(quarters, str):
         quarters = [quarters]
@@ -827,7 +836,7 @@ def generate_samples(
 
         case_rows = _wij_rows(cases, year, q)
         groepen = _groepsaanbod(seed, year, q, population_scale)
-        path = out_dir / "wij" / f"WIJ_casussen_{year}Q{q}.xlsx"
+        path = out_dir / original("wij").folder / f"WIJ_casussen_{year}Q{q}.xlsx"
         sheets = _wij_sheets(case_rows, groepen, year, q)
         _write_atomic(path, _workbook_bytes(sheets, "WIJ Groningen", stamp))
         files.append(path)
@@ -854,7 +863,7 @@ def generate_samples(
         "vrouwenopvang/Steunpunt": VO_STEUNPUNT_COLUMNS,
     }
     truth = {key: _truth_frame(rows, columns[key]) for key, rows in truth_rows.items()}
-    return SampleSet(files=files, truth=truth)
+    return SampleSet(files=files, truth=truth, root=out_dir)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

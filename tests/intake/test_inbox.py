@@ -161,23 +161,25 @@ def test_same_broken_file_same_name_same_second_is_two_deliveries(data_dirs, tmp
     delivery with its own receipt and its own place, not a resume of the settled first one."""
     import datetime as dt
 
+    from etl.core.organisations import original
     from etl.intake.inbox import claim, process_claimed
     from etl.store.db import Store
 
+    wij = original("wij")
     bad = _build("truncated_zip", tmp_path)
     second = dt.datetime(2024, 10, 5, 8, 30, 0, tzinfo=dt.UTC)
     with Store(data_dirs.db_path) as store:
         outcomes = []
         for micro in (1, 2):
             path = drop(data_dirs, "wij", bad, "wij.xlsx")
-            claimed = claim(data_dirs, path, "wij", second.replace(microsecond=micro))
-            outcomes.append(process_claimed(data_dirs, store, "wij", claimed))
+            claimed = claim(data_dirs, path, wij.folder, second.replace(microsecond=micro))
+            outcomes.append(process_claimed(data_dirs, store, wij, claimed))
     assert [o.status for o in outcomes] == ["afgekeurd", "afgekeurd"]
     assert outcomes[0].levering_id != outcomes[1].levering_id
     assert outcomes[0].location != outcomes[1].location
     assert outcomes[0].receipt != outcomes[1].receipt and all(o.receipt.exists() for o in outcomes)
     assert all(o.location.exists() for o in outcomes)
-    assert len(list((data_dirs.quarantine / "wij").glob("*.xlsx"))) == 2
+    assert len(list((data_dirs.quarantine / wij.folder).glob("*.xlsx"))) == 2
 
 
 # --- superseding -----------------------------------------------------------------------------
@@ -211,7 +213,8 @@ def test_corrected_file_supersedes_the_earlier_delivery(data_dirs, tmp_path):
     sha1 = hashlib.sha256(v1.read_bytes()).hexdigest()
     sha2 = hashlib.sha256(v2.read_bytes()).hexdigest()
     assert (row.levering_id, row.sha256, row.bron) == (o2.levering_id, sha2, "veilig_thuis")
-    assert details == {"periode": "2024Q3", "vervangen_levering_id": o1.levering_id, "vervangen_sha256": sha1,
+    assert details == {"periode": "2024Q3", "organisatie": "veilig-thuis-groningen",
+                       "vervangen_levering_id": o1.levering_id, "vervangen_sha256": sha1,
                        "vervangen_bestandsnaam": "vt_2024Q3.xlsx"}
     assert row.door and row.tijdstip
 
@@ -450,10 +453,10 @@ def test_a_bug_in_the_analysis_does_not_stop_the_inbox(data_dirs, tmp_path, monk
     import etl.intake.inbox
     from etl.intake.analyse import analyse as real_analyse
 
-    def flaky(path, source, limits=None):
+    def flaky(path, source, limits=None, org=None):
         if "kapot" in path.name:
             raise ValueError("cel bevat Jan Jansen")
-        return real_analyse(path, source, limits)
+        return real_analyse(path, source, limits, org)
 
     monkeypatch.setattr(etl.intake.inbox, "analyse", flaky)
     src = _build("baseline_veilig_thuis", tmp_path)

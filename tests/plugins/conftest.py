@@ -40,7 +40,9 @@ class StateStore:
 
 
 def _drop(dirs, bron: str, path: Path) -> None:
-    target = dirs.inbox / bron / path.name
+    from etl.core.organisations import original
+
+    target = dirs.inbox / original(bron).folder / path.name
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(path, target)
     os.utime(target, (0, 0))
@@ -59,7 +61,7 @@ def state_store(tmp_path_factory) -> StateStore:
     skip = {("wij", "2024Q3"), ("wij", "2024Q4"), ("vrouwenopvang", "2024Q3")}
     outcomes: dict[str, object] = {}
     for f in samples.files:
-        bron = f.parent.name
+        bron = samples.bron(f)
         quarter = re.sub(r"[^0-9Q]", "", f.stem)          # VeiligThuis_Groningen_2024-Q3 -> 2024Q3
         if (bron, quarter) not in skip:
             _drop(dirs, bron, f)

@@ -122,7 +122,7 @@ def delivered(topology, request):
     topo.timings["first_inbox_run"] = time.monotonic() - t
     dropped: dict[str, float] = {}
     for f in samples.files:
-        name, t = drop(f, dirs.inbox / f.parent.name)
+        name, t = drop(f, dirs.inbox / samples.folder(f))
         dropped[name] = t
     for f, bron in broken:
         name, t = drop(f, dirs.inbox / bron)

@@ -84,7 +84,7 @@ def files(topology):
 
     staging = topology.workdir / "staging"
     samples = generate_samples(staging / "samples", quarters=["2024Q4"])
-    by_source = {f.parent.name: f for f in samples.files}
+    by_source = {samples.bron(f): f for f in samples.files}
     big = write_wij_workbook(staging / "wij" / "wij_groot_2024Q4.xlsx", BIG_ROWS, seed=11)
     return big, by_source
 

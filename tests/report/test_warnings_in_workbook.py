@@ -31,7 +31,7 @@ def warned(ingested_samples, sample_set, tmp_path_factory):
     src, _ = ingested_samples
     root = tmp_path_factory.mktemp("warned")
     dirs = copy_store(src, root / "data")
-    original = next(f for f in sample_set.files if f.parent.name == "wij" and "2024Q4" in f.name)
+    original = next(f for f in sample_set.files if sample_set.bron(f) == "wij" and "2024Q4" in f.name)
     wb = openpyxl.load_workbook(original)
     groups = wb["Groepsaanbod"]
     header = next(r for r in range(1, 10) if groups.cell(r, 1).value == "periode")

@@ -64,11 +64,11 @@ def test_inbox_run_names_each_partner_file_and_what_it_wrote(events):
     runs = _complete(evs, "inbox_verwerking.verwerk_bron")
     assert len(runs) == 3                                         # one mapped task per partner
     assert all(e["job"]["namespace"] == "monitor" for e in runs)
-    expected = {str(data / "inbox" / f.parent.name / f.name) for f in samples.files}
+    expected = {str(data / "inbox" / samples.folder(f) / f.name) for f in samples.files}
     assert set().union(*(_names(e["inputs"]) for e in runs)) == expected
     for e in runs:
         (inp,) = e["inputs"]                                      # its own partner's file only
-        bron = Path(inp["name"]).parent.name
+        bron = Path(inp["name"]).parent.relative_to(data / "inbox")
         outs = _names(e["outputs"])
         assert str(data / "store" / "monitor.sqlite") in outs
         receipts = [o for o in outs if o.endswith(".ontvangstbewijs.txt")]
