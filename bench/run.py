@@ -373,12 +373,12 @@ def prepare_inputs(root: Path, sz: dict) -> dict:
         write_national_aggregates(d, gem, seed=7)
         for i in range(parts):
             rows = n // parts + (1 if i < n % parts else 0)
-            write_wij_workbook(d / "wij" / f"WIJ_landelijk_{PERIODE}_deel{i + 1}.xlsx", rows, seed=101 + i)
+            write_wij_workbook(d / "wij" / "wij-groningen" / f"WIJ_landelijk_{PERIODE}_deel{i + 1}.xlsx", rows, seed=101 + i)
         national_reference(d / "reference", gem)
 
     national = _cached(root, f"national-g{sz['national_gemeenten']}-r{n}-f{parts}", build_national)
     big = _cached(root, f"wij-{sz['big_rows']}-s1",
-                  lambda d: write_wij_workbook(d / "wij" / f"WIJ_{sz['big_rows']}_rijen_{PERIODE}.xlsx", sz["big_rows"], seed=1))
+                  lambda d: write_wij_workbook(d / "wij" / "wij-groningen" / f"WIJ_{sz['big_rows']}_rijen_{PERIODE}.xlsx", sz["big_rows"], seed=1))
     return {
         "region": {"files": region_files, "history": history, "periode": last, "reference": None},
         "national": {"files": _files(national, "veilig_thuis") + _files(national, "vrouwenopvang") + _files(national, "wij"),

@@ -113,5 +113,11 @@ def by_folder(folder: str) -> Organisation | None:
     return None
 
 
+def folder_of(bron: str, code: str) -> str:
+    """The partner folder of a delivery: its organisation's, or the source's root for a file
+    that belonged to no organisation (``code`` empty)."""
+    return organisation(bron, code).folder if code else bron
+
+
 def has_several(bron: str) -> bool:
     return len(organisations(bron)) > 1

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from etl.core.config import DataDirs
-from tests.conftest import ROOT, drop
+from tests.conftest import ROOT, drop, folder
 from tests.fixtures.catalogue import (
     CASES,
     VT_COLS,
@@ -315,7 +315,7 @@ def kill_files(tmp_path_factory) -> dict[str, tuple[str, bytes]]:
 
 def _drop_all(dirs: DataDirs, files: dict[str, tuple[str, bytes]]) -> None:
     for name, (bron, content) in files.items():
-        p = dirs.inbox / bron / name
+        p = dirs.inbox / folder(bron) / name
         p.write_bytes(content)
         os.utime(p, (0, 0))
 

@@ -24,6 +24,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.conftest import folder
+
 from tests.production.conftest import CONTACTS, postgres_reachable, redis_reachable
 from tests.production.topology import Topology, wait_for
 
@@ -125,7 +127,7 @@ def delivered(topology, request):
         name, t = drop(f, dirs.inbox / samples.folder(f))
         dropped[name] = t
     for f, bron in broken:
-        name, t = drop(f, dirs.inbox / bron)
+        name, t = drop(f, dirs.inbox / folder(bron))
         dropped[name] = t
 
     seen: dict[str, float] = {}

@@ -17,6 +17,8 @@ import shutil
 
 import pytest
 
+from tests.conftest import folder
+
 from etl.core.config import DataDirs
 from etl.notify.mail import (
     Contacts,
@@ -50,7 +52,7 @@ def processed_catalogue(tmp_path_factory):
     by_name = {c.name: c for c in CASES}
     for name in DROPPED:
         case = by_name[name]
-        path = build_case(case, dirs.inbox / case.source)
+        path = build_case(case, dirs.inbox / folder(case.source))
         os.utime(path, (0, 0))
     outcomes = process_inbox(dirs)
     assert sorted(o.status for o in outcomes) == ["afgekeurd", "afgekeurd", "afgekeurd", "geaccepteerd"]
