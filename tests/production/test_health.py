@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from etl.notify.health import stalled, waiting_files
+from tests.conftest import folder
 from tests.production.conftest import CONTACTS
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -122,7 +122,7 @@ def test_marked_up_copy_is_attached_except_for_personal_data(run, mail_configure
     for o in outcomes:
         if o["status"] != "afgekeurd":
             continue
-        js = dirs.outbox / o["bron"] / o["ontvangstbewijs"].rsplit("/", 1)[1].replace(".txt", ".json")
+        js = dirs.outbox / folder(o["bron"]) / o["ontvangstbewijs"].rsplit("/", 1)[1].replace(".txt", ".json")
         r = json.loads(js.read_text(encoding="utf-8"))
         if not r.get("gemarkeerde_kopie"):       # etl.intake.markup absent or silent: stand in for it
             r["gemarkeerde_kopie"] = f"{r['levering_id']}__gemarkeerd.xlsx"
