@@ -95,6 +95,29 @@ def test_file_still_being_written_is_not_picked_up(data_dirs, tmp_path, monkeypa
     assert outcome.status == "geaccepteerd"
 
 
+def test_stability_is_judged_by_the_share_clock_not_the_local_one(data_dirs, tmp_path, monkeypatch):
+    """Both observations come from the file system's clock: the file's mtime and a probe
+    stamped now. A file whose mtime lies ahead of the share's clock (written through a host
+    whose clock runs fast) waits; the local clock plays no part."""
+    from etl.intake.inbox import share_now, stable_files
+
+    monkeypatch.setenv("MONITOR_STABLE_SECONDS", "10")
+    src = _build("baseline_veilig_thuis", tmp_path)
+    target = data_dirs.inbox / "veilig_thuis" / "vt.xlsx"
+    target.write_bytes(src.read_bytes())
+    share = share_now(data_dirs)
+    assert abs(share - time.time()) < 5                      # local disk: the share clock is the local one
+    assert (data_dirs.root / ".share-clock").exists() and not list(data_dirs.inbox.rglob(".share-clock"))
+    mtime = target.stat().st_mtime
+    assert stable_files(data_dirs, "veilig_thuis", now=mtime + 9) == []
+    assert stable_files(data_dirs, "veilig_thuis", now=mtime + 10) == [target]
+    os.utime(target, (share + 3600, share + 3600))            # stamped an hour "in the future"
+    assert stable_files(data_dirs, "veilig_thuis") == []
+    monkeypatch.setattr(time, "time", lambda: share + 7200)   # a local clock far ahead changes nothing
+    assert stable_files(data_dirs, "veilig_thuis") == []
+    assert _process(data_dirs) == [] and target.exists()
+
+
 IGNORED = ["~$vt_2024Q3.xlsx", ".vt_2024Q3.xlsx", ".~lock.vt_2024Q3.xlsx#", "vt_2024Q3.xlsx.tmp",
            "vt_2024Q3.xlsx.part", "vt_2024Q3.xlsx.filepart", "vt_2024Q3.xlsx.crdownload", "vt_2024Q3.xlsx~",
            "Thumbs.db", "desktop.ini", ".DS_Store"]
