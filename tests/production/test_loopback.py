@@ -92,7 +92,7 @@ def drop(src: Path, inbox: Path) -> tuple[str, float]:
 
 def receipts(data: Path) -> dict[str, dict]:
     out = {}
-    for p in data.glob("outbox/*/*.ontvangstbewijs.json"):
+    for p in (data / "outbox").rglob("*.ontvangstbewijs.json"):       # partner folders: <bron>[/<organisatie>]
         try:
             r = json.loads(p.read_text(encoding="utf-8"))
         except ValueError:

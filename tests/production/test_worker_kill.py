@@ -155,8 +155,8 @@ def test_killed_worker_delays_no_other_partner(topology, files, request):
     got = receipts(topo.data)
     assert got[big.name]["status"] == "geaccepteerd" and got[name]["status"] == "geaccepteerd"
     assert not list((dirs.processing / folder("wij")).iterdir())
-    assert len(list(dirs.archive.glob("wij/*wij_groot_2024Q4.xlsx"))) == 1
-    assert len(list(topo.data.glob("outbox/wij/*wij_groot_2024Q4.xlsx.ontvangstbewijs.json"))) == 1
+    assert len(list(dirs.archive.glob(f"{folder('wij')}/*wij_groot_2024Q4.xlsx"))) == 1
+    assert len(list(topo.data.glob(f"outbox/{folder('wij')}/*wij_groot_2024Q4.xlsx.ontvangstbewijs.json"))) == 1
     # Which task settled each file (the audit log names the run): the killed file was
     # resumed by a later run, not finished by an orphan of the killed one.
     import sqlite3
