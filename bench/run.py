@@ -274,8 +274,19 @@ VO_COLUMNS = ["periode", "gemeente", "aanmeldingen", "opnames_volwassenen", "opn
               "uitstroom_andere_opvang", "uitstroom_onbekend"]
 
 
+VT_ORGANISATIONS = 26          # the national anchors: 26 Veilig Thuis organisations
+
+
+def vt_organisations(gemeenten: list[tuple[str, str]], n: int = VT_ORGANISATIONS) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(organisation code, its municipalities): contiguous slices, the first holding the region's own ten."""
+    size = -(-len(gemeenten) // n)
+    codes = ["veilig-thuis-groningen", *(f"vt-regio-{i:02d}" for i in range(2, n + 1))]
+    return [(codes[i], gemeenten[i * size:(i + 1) * size]) for i in range(n) if gemeenten[i * size:(i + 1) * size]]
+
+
 def write_national_aggregates(out: Path, gemeenten: list[tuple[str, str]], seed: int) -> list[Path]:
-    """One national Veilig Thuis and one national Vrouwenopvang workbook: a row per municipality."""
+    """Each of the 26 Veilig Thuis organisations' workbook (a row per municipality it covers, in its
+    own partner folder) and one national Vrouwenopvang workbook (a row per municipality)."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
@@ -300,17 +311,22 @@ def write_national_aggregates(out: Path, gemeenten: list[tuple[str, str]], seed:
         yield []
         yield ["Bron: synthetische gegevens (benchmark)"]
 
-    vt = StreamingXlsx(out / "veilig_thuis" / "VeiligThuis_landelijk_2024-Q4.xlsx")
-    vt.sheet("Meldingen", table("Veilig Thuis — landelijk, 2024 Q4 (synthetisch)", VT_COLUMNS, vt_rows, 2), len(VT_COLUMNS))
-    vt.sheet("Doorlooptijden", table("Veiligheidsbeoordelingen", ["periode", "veiligheidsbeoordelingen", "binnen_5_werkdagen",
-                                                                  "wachtlijst_einde_kwartaal"], [["2024-Q4", 9000, 8000, 300]]), 4)
+    vt_files = []
+    row_of = {naam: r for (_c, naam), r in zip(gemeenten, vt_rows, strict=True)}
+    for code, members in vt_organisations(gemeenten):
+        vt = StreamingXlsx(out / "veilig_thuis" / code / f"VeiligThuis_{code}_2024-Q4.xlsx")
+        vt.sheet("Meldingen", table(f"Veilig Thuis {code}, 2024 Q4 (synthetisch)", VT_COLUMNS,
+                                    [row_of[naam] for _c, naam in members], 2), len(VT_COLUMNS))
+        vt.sheet("Doorlooptijden", table("Veiligheidsbeoordelingen", ["periode", "veiligheidsbeoordelingen", "binnen_5_werkdagen",
+                                                                      "wachtlijst_einde_kwartaal"], [["2024-Q4", 350, 310, 12]]), 4)
+        vt_files.append(vt.close())
     vo = StreamingXlsx(out / "vrouwenopvang" / "Vrouwenopvang_landelijk_Q4_2024.xlsx")
     vo.sheet("Opvang", table("Vrouwenopvang — landelijk (synthetisch)", VO_COLUMNS, vo_rows, 2), len(VO_COLUMNS))
     vo.sheet("Capaciteit", table("Capaciteit", ["periode", "plaatsen_crisisopvang", "bezette_plaatsdagen", "wachtlijst_einde_kwartaal",
                                                 "gemiddelde_verblijfsduur_dagen"], [["Q4 2024", 800, 64000, 200, 45.5]]), 5)
     vo.sheet("Steunpunt", table("Steunpunt", ["periode", "inloopcontacten", "telefonische_contacten", "chatcontacten"],
                                 [["Q4 2024", 2000, 3500, 1200]]), 4)
-    return [vt.close(), vo.close()]
+    return [*vt_files, vo.close()]
 
 
 def national_reference(ref_dir: Path, gemeenten: list[tuple[str, str]]) -> Path:
@@ -329,6 +345,13 @@ def national_reference(ref_dir: Path, gemeenten: list[tuple[str, str]]) -> Path:
     with open(ref_dir / "bevolking.csv", "a", encoding="utf-8") as fh:
         for i, (code, _naam) in enumerate(gemeenten[10:]):
             fh.write(f"{code},2024,{20000 + 137 * i}\n")
+    import yaml
+
+    orgs = yaml.safe_load((include / "organisaties.yaml").read_text(encoding="utf-8"))
+    orgs["organisaties"]["veilig_thuis"] = [
+        {"code": code, "naam": f"Veilig Thuis {code}", "gemeenten": [c for c, _n in members]}
+        for code, members in vt_organisations(gemeenten)]
+    (ref_dir / "organisaties.yaml").write_text(yaml.safe_dump(orgs, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return ref_dir
 
 
@@ -373,12 +396,12 @@ def prepare_inputs(root: Path, sz: dict) -> dict:
         write_national_aggregates(d, gem, seed=7)
         for i in range(parts):
             rows = n // parts + (1 if i < n % parts else 0)
-            write_wij_workbook(d / "wij" / f"WIJ_landelijk_{PERIODE}_deel{i + 1}.xlsx", rows, seed=101 + i)
+            write_wij_workbook(d / "wij" / "wij-groningen" / f"WIJ_landelijk_{PERIODE}_deel{i + 1}.xlsx", rows, seed=101 + i)
         national_reference(d / "reference", gem)
 
-    national = _cached(root, f"national-g{sz['national_gemeenten']}-r{n}-f{parts}", build_national)
+    national = _cached(root, f"national-g{sz['national_gemeenten']}-r{n}-f{parts}-vt{VT_ORGANISATIONS}", build_national)
     big = _cached(root, f"wij-{sz['big_rows']}-s1",
-                  lambda d: write_wij_workbook(d / "wij" / f"WIJ_{sz['big_rows']}_rijen_{PERIODE}.xlsx", sz["big_rows"], seed=1))
+                  lambda d: write_wij_workbook(d / "wij" / "wij-groningen" / f"WIJ_{sz['big_rows']}_rijen_{PERIODE}.xlsx", sz["big_rows"], seed=1))
     return {
         "region": {"files": region_files, "history": history, "periode": last, "reference": None},
         "national": {"files": _files(national, "veilig_thuis") + _files(national, "vrouwenopvang") + _files(national, "wij"),
@@ -495,7 +518,8 @@ def task_stages(spec: dict) -> dict:
     with stage("imports"):
         from etl import report
         from etl.core.config import DataDirs
-        from etl.core.organisations import original
+        from etl.core.organisations import by_folder, original
+        from etl.intake.coverage import coverage_problems
         from etl.core.sources import get_source
         from etl.intake import read as reader
         from etl.intake import safety, screen, tidy, validate
@@ -516,6 +540,7 @@ def task_stages(spec: dict) -> dict:
             total = 0
             for path_s, folder in spec["files"]:
                 bron = folder.split("/")[0]
+                org = by_folder(folder) or original(bron)
                 path, source = Path(path_s), get_source(bron)
                 with stage("safety"):
                     info = safety.check_workbook(path)
@@ -533,13 +558,14 @@ def task_stages(spec: dict) -> dict:
                     rows[s] = rows.get(s, 0) + n
                 del grids, located
                 with stage("validate", n):
-                    problems, summary = validate.validate(source, read)
+                    problems, summary = validate.validate(source, read, org)
                 errors = [p for p in read.problems + problems if p.is_error]
                 assert not errors, [(p.code, p.sheet, p.column, p.rows[:3]) for p in errors]
                 with stage("tidy", n):
-                    values = tidy.tidy_delivery(source, read)
+                    values = tidy.tidy_delivery(source, read, org)
+                    assert not coverage_problems(values, org), folder
                 sha = sha256_of(path)
-                d = Delivery(levering_id=f"{bron}-bench-{sha[:12]}", bron=bron, organisatie=original(bron).code,
+                d = Delivery(levering_id=f"{bron}-bench-{sha[:12]}", bron=bron, organisatie=org.code,
                              bestandsnaam=path.name, sha256=sha,
                              ontvangen_op=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(), status="geaccepteerd",
                              persoonsgegevens=False, periodes=read.periodes, problemen=[p.to_dict() for p in problems],

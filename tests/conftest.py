@@ -66,3 +66,11 @@ def drop(dirs, bron: str, path: Path, name: str | None = None) -> Path:
     shutil.copy2(path, target)
     os.utime(target, (0, 0))
     return target
+
+
+def folder(bron: str) -> str:
+    """The partner folder of a source's first organisation (``wij`` -> ``wij/wij-groningen``):
+    where a test that speaks of a source drops its file and finds its receipt."""
+    from etl.core.organisations import original
+
+    return original(bron).folder

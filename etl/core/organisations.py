@@ -14,8 +14,9 @@ from functools import cache
 
 import yaml
 
+from etl.core import reference
 from etl.core.reference import gemeenten, wijken
-from etl.core.sources import INCLUDE_DIR, load_sources
+from etl.core.sources import load_sources
 
 _CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
@@ -58,7 +59,7 @@ def _read(path) -> dict:
 @cache
 def _all() -> dict[str, tuple[Organisation, ...]]:
     region = tuple(g.code for g in gemeenten())
-    raw = _read(INCLUDE_DIR / "organisaties.yaml")
+    raw = _read(reference.INCLUDE_DIR / "organisaties.yaml")     # beside the reference data it names
     sources = load_sources()
     unknown = set(raw) - set(sources)
     if unknown:
@@ -111,6 +112,12 @@ def by_folder(folder: str) -> Organisation | None:
         if o.folder == folder:
             return o
     return None
+
+
+def folder_of(bron: str, code: str) -> str:
+    """The partner folder of a delivery: its organisation's, or the source's root for a file
+    that belonged to no organisation (``code`` empty)."""
+    return organisation(bron, code).folder if code else bron
 
 
 def has_several(bron: str) -> bool:

@@ -114,30 +114,62 @@ def inbox_lock(dirs: DataDirs, folder: str) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def stable_files(dirs: DataDirs, partner: str, now: float | None = None) -> list[Path]:
-    """Files in inbox/<partner>/ that are complete: unchanged for ``stable_seconds``.
+def share_now(dirs: DataDirs) -> float:
+    """The current time by the clock of the file system that holds the data folder.
 
-    A copy in progress keeps touching the file, so its mtime is recent; symlinks are
-    returned too (they are refused, never followed). Sub-folders (the organisations'
-    own folders under a shared source) are not files of this folder.
+    Why not ``time.time()``: on a shared folder (NFS, SMB) the file server stamps a file's
+    mtime with *its* clock, and a worker host whose clock runs behind would take a file
+    that is still being copied for an old one. Touching a probe file with no explicit time
+    makes the server stamp it (NFS: SET_TO_SERVER_TIME), so its mtime is the server's
+    "now", the same clock as the partner file's mtime. On local disk it is the local clock.
+    The probe lives in the data root, never in a partner's folder.
     """
+    probe = dirs.root / ".share-clock"
+    try:
+        with open(probe, "a"):
+            pass
+        os.utime(probe, None)
+        return os.stat(probe).st_mtime
+    except OSError:           # a read-only root: fall back to the local clock (logged once per call site)
+        log.warning("klok van de gedeelde map niet leesbaar; lokale klok gebruikt")
+        return time.time()
+
+
+def waiting_in(dirs: DataDirs, partner: str) -> list[Path]:
+    """Every candidate file in inbox/<partner>/, complete or not (lock, temp and hidden files excluded)."""
     folder = dirs.inbox / partner
     if not folder.is_dir():
         return []
-    now = time.time() if now is None else now
+    return [Path(e.path) for e in sorted(os.scandir(folder), key=lambda e: e.name)
+            if not is_ignored(e.name) and (e.is_symlink() or e.is_file(follow_symlinks=False))]
+
+
+def stable_files(dirs: DataDirs, partner: str, now: float | None = None) -> list[Path]:
+    """Files in inbox/<partner>/ that are complete: unchanged for ``stable_seconds``.
+
+    Both observations come from the file server's clock: the file's own mtime (stamped
+    at its last write) and ``share_now`` (stamped now), so a worker host's clock skew
+    cannot make a half-copied file look old (issue 15). A copy in progress keeps touching
+    the file, so its mtime stays recent. Symlinks are returned too (they are refused,
+    never followed). Sub-folders (the organisations' own folders under a shared source)
+    are not files of this folder.
+    """
+    candidates = waiting_in(dirs, partner)
     wait = stable_seconds()
+    if not candidates or wait <= 0:
+        return candidates
+    now = share_now(dirs) if now is None else now
     out = []
-    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-        if is_ignored(entry.name):
+    for path in candidates:
+        if path.is_symlink():
+            out.append(path)
             continue
-        if entry.is_symlink():
-            out.append(Path(entry.path))
+        try:
+            st = path.stat(follow_symlinks=False)
+        except FileNotFoundError:        # taken by another worker meanwhile
             continue
-        if not entry.is_file(follow_symlinks=False):
-            continue
-        st = entry.stat(follow_symlinks=False)
         if now - st.st_mtime >= wait:
-            out.append(Path(entry.path))
+            out.append(path)
     return out
 
 

@@ -4,7 +4,7 @@ A receipt that says "tabblad Casussen, kolom Einddatum, regels 7 en 19" is good;
 partner's own file with those cells coloured and annotated is better: they fix it
 where they see it and drop it again. For every file that was rejected or accepted
 with warnings, ``write_for_delivery`` (called by ``etl.intake.inbox.settle`` just before the
-receipt is written) puts ``outbox/<bron>/<receipt stem>.gemarkeerd.xlsx`` next to the
+receipt is written) puts ``outbox/<map>/<receipt stem>.gemarkeerd.xlsx`` next to the
 receipt:
 
 * each problem cell filled (errors red, warnings amber) with a Dutch comment saying
@@ -56,6 +56,7 @@ from etl.core.control_sheet import (  # noqa: F401 - re-read by tests
     is_control_sheet,
 )
 from etl.core.files import write_atomic as _write_atomic
+from etl.core.organisations import folder_of
 from etl.core.naming import printable_name, receipt_stem
 from etl.core.problems import Problem, format_rows
 from etl.core.sources import get_source
@@ -135,7 +136,7 @@ def write_for_delivery(dirs: DataDirs, d: Delivery, workbook: Path) -> MarkedCop
         log.info("geen gemarkeerde kopie voor %s: werkmap te groot of onleesbaar voor een kopie", d.levering_id)
         return MarkedCopy(why_not="uw werkmap is te groot om binnen een minuut te kopiëren." if size is not None
                           else "de onderdelen van uw werkmap konden we niet openen om te kopiëren.")
-    target = dirs.outbox / d.bron / copy_name(d)
+    target = dirs.outbox / folder_of(d.bron, d.organisatie) / copy_name(d)
     problems = [Problem.from_dict(p) for p in d.problemen]
     try:
         source = get_source(d.bron)

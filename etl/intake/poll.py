@@ -14,7 +14,7 @@ import time
 
 from etl.core.config import DataDirs, stable_seconds
 from etl.core.status import DeliveryStatus
-from etl.intake.inbox import Outcome, partner_folders, process_inbox, stable_files
+from etl.intake.inbox import Outcome, partner_folders, process_inbox, waiting_in
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def relative(path, dirs: DataDirs) -> str:
 
 
 def _settling(dirs: DataDirs, bron: str) -> bool:
-    return any(stable_files(dirs, org.folder, now=float("inf")) for org in partner_folders(bron))
+    return any(waiting_in(dirs, org.folder) for org in partner_folders(bron))
 
 
 def status_counts(outcomes: list[dict]) -> dict[str, int]:

@@ -39,11 +39,15 @@ class Waiting:
 
 
 def waiting_files(dirs: DataDirs, now: float | None = None) -> list[Waiting]:
-    """Every file in inbox/<bron>/ and processing/<bron>/, oldest first (lock and temp files excluded)."""
+    """Every file in each partner folder of inbox/ and processing/, oldest first (lock and temp
+    files excluded); ``bron`` is the partner folder (``wij/het-hogeland``)."""
+    from etl.core.organisations import organisations
+
     now = time.time() if now is None else now
     out = []
+    folders = sorted({*SOURCES, *(o.folder for o in organisations())})
     for where, root in (("inbox", dirs.inbox), ("processing", dirs.processing)):
-        for bron in SOURCES:
+        for bron in folders:
             folder = root / bron
             if not folder.is_dir():
                 continue

@@ -18,7 +18,7 @@ import pytest
 
 from etl.core.config import SOURCES
 from etl.core.xlsx_safe import formula_cells
-from tests.conftest import drop
+from tests.conftest import drop, folder
 from tests.fixtures.catalogue import CASES, LIMITS, PLANTED, Case, build_case
 
 BY_NAME = {c.name: c for c in CASES}
@@ -78,7 +78,7 @@ def test_case_outcome(case: Case, data_dirs, tmp_path, caplog):
     # --- where the file went: exactly one place, never the readable archive for personal data
     assert outcome.status == case.status, (outcome.status, outcome.problem_codes)
     expected_dir = (data_dirs.restricted if case.personal_data
-                    else data_dirs.archive if case.status == "geaccepteerd" else data_dirs.quarantine) / case.source
+                    else data_dirs.archive if case.status == "geaccepteerd" else data_dirs.quarantine) / folder(case.source)
     assert outcome.location.parent == expected_dir
     assert outcome.location.exists()
     stored = [p for d in (data_dirs.archive, data_dirs.quarantine, data_dirs.restricted) for p in _all_files(d)]
@@ -89,13 +89,13 @@ def test_case_outcome(case: Case, data_dirs, tmp_path, caplog):
         assert (os.stat(data_dirs.restricted).st_mode & 0o077) == 0, "restricted area readable by others"
 
     # --- exactly one receipt and its JSON twin, in the partner's own outbox
-    txts = list((data_dirs.outbox / case.source).glob("*.ontvangstbewijs.txt"))
-    jsons = list((data_dirs.outbox / case.source).glob("*.ontvangstbewijs.json"))
+    txts = list((data_dirs.outbox / folder(case.source)).glob("*.ontvangstbewijs.txt"))
+    jsons = list((data_dirs.outbox / folder(case.source)).glob("*.ontvangstbewijs.json"))
     assert len(txts) == 1 and len(jsons) == 1
     assert outcome.receipt == txts[0]
     for other in SOURCES:
         if other != case.source:
-            assert _all_files(data_dirs.outbox / other) == []
+            assert _all_files(data_dirs.outbox / folder(other)) == []
     text = txts[0].read_text(encoding="utf-8")
     js = json.loads(jsons[0].read_text(encoding="utf-8"))
 

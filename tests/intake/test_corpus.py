@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from etl.core.config import SOURCES, DataDirs
-from tests.conftest import ROOT
+from tests.conftest import ROOT, folder
 
 CORPUS = (ROOT / ".." / ".." / "shared" / "realworld-corpus").resolve()
 if not CORPUS.is_dir():
@@ -126,7 +126,7 @@ def test_every_corpus_file_settles_with_a_fitting_reason(tmp_path):
     for start in range(0, len(files), BATCH):
         for i, f in enumerate(files[start:start + BATCH], start):
             bron = SOURCES[i % len(SOURCES)]
-            target = dirs.inbox / bron / f.name
+            target = dirs.inbox / folder(bron) / f.name
             shutil.copyfile(f, target)
             os.utime(target, (0, 0))
             by_bron[bron][f.name] = f
@@ -148,7 +148,7 @@ def test_every_corpus_file_settles_with_a_fitting_reason(tmp_path):
     rows: list[tuple[str, str, float, int]] = []
     no_copy: list[str] = []
     for bron, names in by_bron.items():
-        receipts = [json.loads(r.read_text(encoding="utf-8")) for r in (dirs.outbox / bron).glob("*.ontvangstbewijs.json")]
+        receipts = [json.loads(r.read_text(encoding="utf-8")) for r in (dirs.outbox / folder(bron)).glob("*.ontvangstbewijs.json")]
         by_name: dict[str, list[dict]] = {}
         for r in receipts:
             by_name.setdefault(r["bestand"], []).append(r)
@@ -165,7 +165,7 @@ def test_every_corpus_file_settles_with_a_fitting_reason(tmp_path):
                 wrong.append(f"{name}: {why}")
             secs, peak = stats.get(rs[0]["levering_id"], (0.0, 0))
             rows.append((name, ",".join(p["code"] for p in rs[0]["problemen"] if p["ernst"] == "fout"), secs, peak))
-        assert not any((dirs.inbox / bron).iterdir()) and not any((dirs.processing / bron).iterdir())
+        assert not any((dirs.inbox / folder(bron)).iterdir()) and not any((dirs.processing / folder(bron)).iterdir())
     placed = [p for top in (dirs.archive, dirs.quarantine, dirs.restricted) for p in top.rglob("*") if p.is_file()]
     assert len(placed) == len(files), "every file in exactly one final place"
 

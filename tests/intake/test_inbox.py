@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from etl.core.config import DataDirs
-from tests.conftest import ROOT, drop
+from tests.conftest import ROOT, drop, folder
 from tests.fixtures.catalogue import (
     CASES,
     VT_COLS,
@@ -93,6 +93,29 @@ def test_file_still_being_written_is_not_picked_up(data_dirs, tmp_path, monkeypa
     os.utime(target, (time.time() - 11, time.time() - 11))
     [outcome] = _process(data_dirs)
     assert outcome.status == "geaccepteerd"
+
+
+def test_stability_is_judged_by_the_share_clock_not_the_local_one(data_dirs, tmp_path, monkeypatch):
+    """Both observations come from the file system's clock: the file's mtime and a probe
+    stamped now. A file whose mtime lies ahead of the share's clock (written through a host
+    whose clock runs fast) waits; the local clock plays no part."""
+    from etl.intake.inbox import share_now, stable_files
+
+    monkeypatch.setenv("MONITOR_STABLE_SECONDS", "10")
+    src = _build("baseline_veilig_thuis", tmp_path)
+    target = data_dirs.inbox / "veilig_thuis" / "vt.xlsx"
+    target.write_bytes(src.read_bytes())
+    share = share_now(data_dirs)
+    assert abs(share - time.time()) < 5                      # local disk: the share clock is the local one
+    assert (data_dirs.root / ".share-clock").exists() and not list(data_dirs.inbox.rglob(".share-clock"))
+    mtime = target.stat().st_mtime
+    assert stable_files(data_dirs, "veilig_thuis", now=mtime + 9) == []
+    assert stable_files(data_dirs, "veilig_thuis", now=mtime + 10) == [target]
+    os.utime(target, (share + 3600, share + 3600))            # stamped an hour "in the future"
+    assert stable_files(data_dirs, "veilig_thuis") == []
+    monkeypatch.setattr(time, "time", lambda: share + 7200)   # a local clock far ahead changes nothing
+    assert stable_files(data_dirs, "veilig_thuis") == []
+    assert _process(data_dirs) == [] and target.exists()
 
 
 IGNORED = ["~$vt_2024Q3.xlsx", ".vt_2024Q3.xlsx", ".~lock.vt_2024Q3.xlsx#", "vt_2024Q3.xlsx.tmp",
@@ -315,7 +338,7 @@ def kill_files(tmp_path_factory) -> dict[str, tuple[str, bytes]]:
 
 def _drop_all(dirs: DataDirs, files: dict[str, tuple[str, bytes]]) -> None:
     for name, (bron, content) in files.items():
-        p = dirs.inbox / bron / name
+        p = dirs.inbox / folder(bron) / name
         p.write_bytes(content)
         os.utime(p, (0, 0))
 

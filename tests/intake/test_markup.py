@@ -35,7 +35,7 @@ from etl.intake.markup import (
 )
 from etl.intake.read import load_grids
 from etl.intake.safety import check_workbook
-from tests.conftest import drop
+from tests.conftest import drop, folder
 from tests.fixtures.catalogue import CASES, LIMITS, Case, build_case, vt_values
 
 BY_NAME = {c.name: c for c in CASES}
@@ -220,7 +220,7 @@ def test_marked_copy_for_each_catalogue_case(case: Case, data_dirs, tmp_path, ca
     # The receipt (text and JSON) names the copy, which sits next to it with the receipt's stem.
     stem = outcome.receipt.name.removesuffix(".ontvangstbewijs.txt")
     assert js["gemarkeerde_kopie"] == stem + ".gemarkeerd.xlsx"
-    copy = data_dirs.outbox / case.source / js["gemarkeerde_kopie"]
+    copy = data_dirs.outbox / folder(case.source) / js["gemarkeerde_kopie"]
     assert copies == [copy]
     assert js["gemarkeerde_kopie"] in outcome.receipt.read_text(encoding="utf-8")
     assert not [p for p in copy.parent.iterdir() if p.name.startswith(".")], "temp file left behind"
@@ -372,7 +372,8 @@ def test_no_copy_and_no_crash_when_the_file_cannot_be_opened(data_dirs, tmp_path
         zf.writestr("[Content_Types].xml", "<Types/>")
         zf.writestr("xl/workbook.xml", "geen xml")
     bad.write_bytes(buf.getvalue())
-    d = Delivery(levering_id="veilig_thuis-x", bron="veilig_thuis", bestandsnaam="kapot.xlsx", sha256="0" * 64,
+    d = Delivery(levering_id="veilig_thuis-x", bron="veilig_thuis", organisatie="veilig-thuis-groningen",
+                 bestandsnaam="kapot.xlsx", sha256="0" * 64,
                  ontvangen_op="2024-10-10T09:00:00+00:00", status="afgekeurd", persoonsgegevens=False, periodes=[],
                  problemen=[error("negatief", "'adviezen' is negatief.", "Een aantal is 0 of meer.", sheet="Meldingen",
                                   cells=("C12",)).to_dict()],
@@ -449,7 +450,7 @@ def test_fixing_the_marked_cells_makes_the_next_drop_pass(name, data_dirs, tmp_p
     case = BY_NAME[name]
     _, _, js = _process(case, data_dirs, tmp_path)
     assert js["status"] == "afgekeurd"
-    copy = data_dirs.outbox / case.source / js["gemarkeerde_kopie"]
+    copy = data_dirs.outbox / folder(case.source) / js["gemarkeerde_kopie"]
     wb = load_workbook(copy)                      # the partner opens the copy and fixes the marked cells
     FIXES[name](wb)
     fixed = tmp_path / "gecorrigeerd" / case.filename
@@ -468,14 +469,14 @@ def test_a_copy_dropped_back_half_fixed_is_marked_afresh(data_dirs, tmp_path):
     """Old Controle sheet, fills and comments go; the problem still there is marked again."""
     case = BY_NAME["several_problems_at_once"]
     _, _, js = _process(case, data_dirs, tmp_path)
-    wb = load_workbook(data_dirs.outbox / case.source / js["gemarkeerde_kopie"])
+    wb = load_workbook(data_dirs.outbox / folder(case.source) / js["gemarkeerde_kopie"])
     _set(wb["Meldingen"], "C12", vt_values(8)["adviezen"])          # one of four fixed
     half = tmp_path / "half" / case.filename
     half.parent.mkdir()
     wb.save(half)
     _, _, js2 = _process(case, data_dirs, tmp_path, half)
     assert js2["status"] == "afgekeurd" and "negatief" not in {p["code"] for p in js2["problemen"]}
-    copy = data_dirs.outbox / case.source / js2["gemarkeerde_kopie"]
+    copy = data_dirs.outbox / folder(case.source) / js2["gemarkeerde_kopie"]
     out = _load(copy)
     assert [ws.title for ws in out.worksheets if ws["A1"].value == CONTROL_TITLE] == ["Controle"]
     assert _rgb(out["Meldingen"]["C12"]) is None and out["Meldingen"]["C12"].comment is None

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.conftest import folder
+
 from etl.core.quarters import days_in_quarter, quarter_end, quarter_start
 
 
@@ -28,7 +30,7 @@ def test_every_sample_file_accepted(ingested_samples, sample_set):
     dirs, outcomes = ingested_samples
     assert len(outcomes) == len(sample_set.files) == 24
     assert {o.status for o in outcomes} == {"geaccepteerd"}, [(o.bestand, o.problem_codes) for o in outcomes if o.status != "geaccepteerd"]
-    assert not any((dirs.inbox / b).iterdir().__next__ if False else list((dirs.inbox / b).iterdir()) for b in ("veilig_thuis", "wij", "vrouwenopvang"))
+    assert not any((dirs.inbox / folder(b)).iterdir().__next__ if False else list((dirs.inbox / folder(b)).iterdir()) for b in ("veilig_thuis", "wij", "vrouwenopvang"))
     assert len(list(dirs.outbox.rglob("*.ontvangstbewijs.json"))) == 24
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from etl.core.config import DataDirs
-from tests.conftest import ROOT, drop
+from tests.conftest import ROOT, drop, folder
 from tests.fixtures.catalogue import (
     CASES,
     build_case,
@@ -192,7 +192,7 @@ def _ingest(dirs: DataDirs, env: dict[str, str] | None = None, timeout: float = 
 
 
 def _receipts(dirs: DataDirs, bron: str) -> list[dict]:
-    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted((dirs.outbox / bron).glob("*.ontvangstbewijs.json"))]
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted((dirs.outbox / folder(bron)).glob("*.ontvangstbewijs.json"))]
 
 
 def _places(dirs: DataDirs) -> list[Path]:

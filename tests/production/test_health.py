@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from etl.notify.health import stalled, waiting_files
+from tests.conftest import folder
 from tests.production.conftest import CONTACTS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,10 +28,10 @@ def _health(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 
 def test_a_copied_file_with_an_old_mtime_is_not_old(data_dirs):
-    f = data_dirs.inbox / "wij" / "oud.xlsx"
+    f = data_dirs.inbox / folder("wij") / "oud.xlsx"
     f.write_bytes(b"x")
     os.utime(f, (0, 0))                     # copied with its 1970 modification time preserved
-    (data_dirs.inbox / "wij" / "~$oud.xlsx").write_bytes(b"lock")     # Excel lock file: ignored
+    (data_dirs.inbox / folder("wij") / "~$oud.xlsx").write_bytes(b"lock")     # Excel lock file: ignored
     [w] = waiting_files(data_dirs)
     assert w.name == "oud.xlsx" and w.age_seconds < 60
     assert stalled(data_dirs, minutes=1) == []
@@ -42,8 +43,8 @@ def test_health_fails_and_mails_the_data_team_once_per_stall(data_dirs, smtp_ser
                 "AIRFLOW_VAR_MONITOR_CONTACTS": json.dumps(CONTACTS), "PYTHONPATH": str(ROOT)})
     assert _health(env, "--minutes", "0.25").returncode == 0          # empty inbox: healthy
     (data_dirs.inbox / "veilig_thuis" / "vt_2026Q4.xlsx").write_bytes(b"x")
-    (data_dirs.processing / "wij").mkdir(parents=True, exist_ok=True)
-    (data_dirs.processing / "wij" / "20261202T040000000000Z__wij.xlsx").write_bytes(b"x")
+    (data_dirs.processing / folder("wij")).mkdir(parents=True, exist_ok=True)
+    (data_dirs.processing / folder("wij") / "20261202T040000000000Z__wij.xlsx").write_bytes(b"x")
     assert _health(env, "--minutes", "0.25").returncode == 0          # just arrived: healthy
     time.sleep(16)
     first = _health(env, "--minutes", "0.25", "--alert")
@@ -57,5 +58,5 @@ def test_health_fails_and_mails_the_data_team_once_per_stall(data_dirs, smtp_ser
     assert len(smtp_server.snapshot()) == 1
     # Processed (gone from inbox/ and processing/): healthy again.
     (data_dirs.inbox / "veilig_thuis" / "vt_2026Q4.xlsx").unlink()
-    (data_dirs.processing / "wij" / "20261202T040000000000Z__wij.xlsx").unlink()
+    (data_dirs.processing / folder("wij") / "20261202T040000000000Z__wij.xlsx").unlink()
     assert _health(env, "--minutes", "0.25").returncode == 0

@@ -24,6 +24,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.conftest import folder
+
 from tests.production.conftest import CONTACTS, postgres_reachable, redis_reachable
 from tests.production.topology import Topology, wait_for
 
@@ -90,7 +92,7 @@ def drop(src: Path, inbox: Path) -> tuple[str, float]:
 
 def receipts(data: Path) -> dict[str, dict]:
     out = {}
-    for p in data.glob("outbox/*/*.ontvangstbewijs.json"):
+    for p in (data / "outbox").rglob("*.ontvangstbewijs.json"):       # partner folders: <bron>[/<organisatie>]
         try:
             r = json.loads(p.read_text(encoding="utf-8"))
         except ValueError:
@@ -125,7 +127,7 @@ def delivered(topology, request):
         name, t = drop(f, dirs.inbox / samples.folder(f))
         dropped[name] = t
     for f, bron in broken:
-        name, t = drop(f, dirs.inbox / bron)
+        name, t = drop(f, dirs.inbox / folder(bron))
         dropped[name] = t
 
     seen: dict[str, float] = {}

@@ -17,6 +17,8 @@ import shutil
 
 import pytest
 
+from tests.conftest import folder
+
 from etl.core.config import DataDirs
 from etl.notify.mail import (
     Contacts,
@@ -50,7 +52,7 @@ def processed_catalogue(tmp_path_factory):
     by_name = {c.name: c for c in CASES}
     for name in DROPPED:
         case = by_name[name]
-        path = build_case(case, dirs.inbox / case.source)
+        path = build_case(case, dirs.inbox / folder(case.source))
         os.utime(path, (0, 0))
     outcomes = process_inbox(dirs)
     assert sorted(o.status for o in outcomes) == ["afgekeurd", "afgekeurd", "afgekeurd", "geaccepteerd"]
@@ -120,7 +122,7 @@ def test_marked_up_copy_is_attached_except_for_personal_data(run, mail_configure
     for o in outcomes:
         if o["status"] != "afgekeurd":
             continue
-        js = dirs.outbox / o["bron"] / o["ontvangstbewijs"].rsplit("/", 1)[1].replace(".txt", ".json")
+        js = dirs.outbox / folder(o["bron"]) / o["ontvangstbewijs"].rsplit("/", 1)[1].replace(".txt", ".json")
         r = json.loads(js.read_text(encoding="utf-8"))
         if not r.get("gemarkeerde_kopie"):       # etl.intake.markup absent or silent: stand in for it
             r["gemarkeerde_kopie"] = f"{r['levering_id']}__gemarkeerd.xlsx"

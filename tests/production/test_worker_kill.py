@@ -30,6 +30,8 @@ import time
 
 import pytest
 
+from tests.conftest import folder
+
 from tests.production.conftest import CONTACTS, free_port, postgres_reachable, redis_reachable
 from tests.production.test_loopback import drop, receipts, report
 from tests.production.topology import ROOT, Topology, wait_for
@@ -104,11 +106,11 @@ def test_killed_worker_delays_no_other_partner(topology, files, request):
     topo = topology
     big, by_source = files
     dirs = DataDirs(topo.data).ensure()
-    drop(big, dirs.inbox / "wij")
+    drop(big, dirs.inbox / folder("wij"))
 
     def mid_task() -> bool:
         topo.assert_running()
-        claimed = list((dirs.processing / "wij").glob("*__wij_groot_2024Q4.xlsx"))
+        claimed = list((dirs.processing / folder("wij")).glob("*__wij_groot_2024Q4.xlsx"))
         running = topo.query("SELECT 1 FROM task_instance WHERE dag_id = 'inbox_verwerking' AND task_id = 'verwerk_bron' "
                              "AND map_index = 1 AND state = 'running'")
         return bool(claimed and running)
@@ -152,9 +154,9 @@ def test_killed_worker_delays_no_other_partner(topology, files, request):
     report(request.config, "task instances, seconds relative to the kill:\n" + "\n".join(timeline))
     got = receipts(topo.data)
     assert got[big.name]["status"] == "geaccepteerd" and got[name]["status"] == "geaccepteerd"
-    assert not list((dirs.processing / "wij").iterdir())
-    assert len(list(dirs.archive.glob("wij/*wij_groot_2024Q4.xlsx"))) == 1
-    assert len(list(topo.data.glob("outbox/wij/*wij_groot_2024Q4.xlsx.ontvangstbewijs.json"))) == 1
+    assert not list((dirs.processing / folder("wij")).iterdir())
+    assert len(list(dirs.archive.glob(f"{folder('wij')}/*wij_groot_2024Q4.xlsx"))) == 1
+    assert len(list(topo.data.glob(f"outbox/{folder('wij')}/*wij_groot_2024Q4.xlsx.ontvangstbewijs.json"))) == 1
     # Which task settled each file (the audit log names the run): the killed file was
     # resumed by a later run, not finished by an orphan of the killed one.
     import sqlite3

@@ -59,6 +59,12 @@ class Topology:
     stable_seconds: int = 5
     worker_concurrency: int = 3
     workers: int = 1                      # >1: more celery worker processes (compose: replicas)
+    #: Per service: extra environment and a working directory, to stand in for another host
+    #: (its own cwd and TMPDIR, the shared data folder under another mount path).
+    host_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    host_cwd: dict[str, Path] = field(default_factory=dict)
+    #: Extra PostgreSQL databases this topology owns (dropped in stop()), e.g. the store.
+    extra_dbs: list[str] = field(default_factory=list)
     tag: str = field(default_factory=lambda: f"{os.getpid()}_{secrets.token_hex(3)}")
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -188,7 +194,9 @@ class Topology:
         if old is not None and old.stdout:
             old.stdout.close()
         out = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - closed in stop()
-        self.procs[name] = subprocess.Popen([AIRFLOW, *self.commands[name]], env=env or self.env, cwd=ROOT,
+        run_env = {**(env or self.env), **self.host_env.get(name, {})}
+        cwd = self.host_cwd.get(name, ROOT)
+        self.procs[name] = subprocess.Popen([AIRFLOW, *self.commands[name]], env=run_env, cwd=cwd,
                                             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         return self.procs[name]
 
@@ -292,7 +300,7 @@ class Topology:
                 pass
             if p.stdout:
                 p.stdout.close()
-        for db in (self.metadata_db, self.warehouse_db):
+        for db in (self.metadata_db, self.warehouse_db, *self.extra_dbs):
             try:
                 drop_database(db)
             except Exception as exc:  # noqa: BLE001 - report, keep cleaning up
@@ -303,6 +311,14 @@ class Topology:
             redis.Redis(host="127.0.0.1", port=6379, db=self.redis_db).flushdb()
         except Exception as exc:  # noqa: BLE001
             print(f"topology: could not flush Redis db {self.redis_db}: {exc}", file=sys.stderr)
+
+
+def host_name() -> str:
+    """``AIRFLOW__CORE__HOSTNAME_CALLABLE`` for a stand-in host: its name from the environment,
+    so the metadata database records which "host" ran each task."""
+    import socket
+
+    return os.environ.get("MONITOR_TEST_HOSTNAME") or socket.getfqdn()
 
 
 def _signal_group(p: subprocess.Popen, sig: int) -> None:

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from etl.tools import samples
+from tests.conftest import folder
 from etl.tools.samples import (
     QUARTERS_DEFAULT,
     VO_ABSENT_GEMEENTEN,
@@ -184,7 +185,7 @@ def sheets(out_dir) -> dict[tuple[str, str], dict[str, SheetRead]]:
     read = {}
     for source in ("veilig_thuis", "wij", "vrouwenopvang"):
         for quarter in QUARTERS_DEFAULT:
-            wb = openpyxl.load_workbook(out_dir / source / file_name(source, quarter))
+            wb = openpyxl.load_workbook(out_dir / folder(source) / file_name(source, quarter))
             read[(source, quarter)] = {ws.title: SheetRead(ws) for ws in wb.worksheets}
     return read
 
@@ -203,7 +204,7 @@ def test_default_quarters_are_2023_and_2024():
 
 def test_writes_24_files_in_the_partner_folders(out_dir, sample):
     expected = {
-        out_dir / source / file_name(source, quarter)
+        out_dir / folder(source) / file_name(source, quarter)
         for source in ("veilig_thuis", "wij", "vrouwenopvang")
         for quarter in QUARTERS_DEFAULT
     }
@@ -575,4 +576,5 @@ def test_cli_prints_the_files_written(tmp_path, capsys):
     printed = capsys.readouterr().out.split()
     assert len(printed) == 6
     assert all(Path(p).is_file() and Path(p).is_relative_to(tmp_path) for p in printed)
-    assert {Path(p).parent.name for p in printed} == {"veilig_thuis", "wij", "vrouwenopvang"}
+    assert {Path(p).parent.relative_to(tmp_path).as_posix() for p in printed} == {
+        folder(s) for s in ("veilig_thuis", "wij", "vrouwenopvang")}
