@@ -46,11 +46,15 @@ class Limits:
 @dataclass(frozen=True)
 class DataDirs:
     root: Path
+    #: The store's SQLAlchemy URL (``MONITOR_STORE_URL``); empty: the SQLite file ``db_path``.
+    #: Carried here, not read by the store from the environment, so that one process can
+    #: hold two data directories with two stores (the tests do).
+    store_url: str = ""
 
     @classmethod
     def from_env(cls) -> DataDirs:
         root = Path(os.environ.get("MONITOR_DATA_DIR", PROJECT_DIR / "data")).resolve()
-        return cls(root)
+        return cls(root, os.environ.get("MONITOR_STORE_URL", "").strip())
 
     @property
     def inbox(self) -> Path:

@@ -452,7 +452,7 @@ def process_inbox(dirs: DataDirs | None = None, sources: tuple[str, ...] = SOURC
     dirs = (dirs or DataDirs.from_env()).ensure()
     outcomes: list[Outcome] = []
     warmed = False
-    with Store(dirs.db_path) as store:
+    with Store.open(dirs) as store:
         for bron in sources:
             for org in partner_folders(bron):
                 try:

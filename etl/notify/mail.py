@@ -150,15 +150,15 @@ def _mailer_and_contacts(mailer, contacts: Contacts | None, use_airflow: bool):
 
 
 def _already_sent(dirs: DataDirs, key: str) -> bool:
-    if not dirs.db_path.exists():
+    if not Store.exists(dirs):
         return False
-    with Store(dirs.db_path) as store:
+    with Store.open(dirs) as store:
         return store.mail_sent(key)
 
 
 def _record_sent(dirs: DataDirs, key: str, soort: str, to: Sequence[str], *, bron: str | None = None,
                  levering_id: str | None = None, bijlagen: Sequence[Path] = ()) -> None:
-    with Store(dirs.db_path) as store:
+    with Store.open(dirs) as store:
         store.log_event("mail_verstuurd", bron=bron, levering_id=levering_id, sleutel=key, soort=soort,
                         aan=list(to), bijlagen=[p.name for p in bijlagen])
 
@@ -292,9 +292,9 @@ def notify_rejections(outcomes: list[dict], *, dirs: DataDirs | None = None, con
 
 
 def _current_deliveries(dirs: DataDirs, periode: str) -> list[dict]:
-    if not dirs.db_path.exists():
+    if not Store.exists(dirs):
         return []
-    with Store(dirs.db_path) as store:
+    with Store.open(dirs) as store:
         return [d for d in store.quarter_deliveries(periode) if d["actueel"]]
 
 
@@ -384,16 +384,16 @@ def deadline(bron: str, periode: str) -> dt.date:
 def late_sources(periode: str, today: dt.date, dirs: DataDirs) -> list[str]:
     """Sources past their deadline without an accepted (current) delivery for ``periode``."""
     delivered: set[str] = set()
-    if dirs.db_path.exists():
-        with Store(dirs.db_path) as store:
+    if Store.exists(dirs):
+        with Store.open(dirs) as store:
             delivered = {b for b, ps in store.current_quarters().items() if periode in ps}
     return [b for b in SOURCES if b not in delivered and today > deadline(b, periode)]
 
 
 def _last_rejected(dirs: DataDirs, bron: str, periode: str) -> dict | None:
-    if not dirs.db_path.exists():
+    if not Store.exists(dirs):
         return None
-    with Store(dirs.db_path) as store:
+    with Store.open(dirs) as store:
         rows = store.rejected(bron)
     since = quarter_start(periode).isoformat()
     for row in rows:

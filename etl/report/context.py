@@ -212,8 +212,8 @@ def gather(periode: str, dirs: DataDirs, made_at: dt.datetime | None = None) -> 
     views = {q: protect_quarter(history, q, catalogue) for q in quarters}
     deliveries: list[DeliveryInfo] = []
     herkomst: dict = {}
-    if dirs.db_path.exists():
-        with Store(dirs.db_path) as store:
+    if Store.exists(dirs):
+        with Store.open(dirs) as store:
             herkomst = quarter_records(store, periode)
             for d in store.quarter_deliveries(periode):
                 deliveries.append(DeliveryInfo(

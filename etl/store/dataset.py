@@ -15,9 +15,9 @@ from etl.store.db import DATASET_COLUMNS, Store
 
 def load(periodes: list[str] | None = None, dirs: DataDirs | None = None) -> pd.DataFrame:
     dirs = dirs or DataDirs.from_env()
-    if not dirs.db_path.exists():
+    if not Store.exists(dirs):
         return pd.DataFrame(columns=DATASET_COLUMNS)
-    with Store(dirs.db_path) as store:
+    with Store.open(dirs) as store:
         return store.dataset(periodes)
 
 

@@ -26,10 +26,10 @@ def _record(row: Any) -> dict[str, Any]:
 def record_of(store: Store, levering_id: str, periode: str, gebied_type: str, gebied_code: str,
               indicator: str) -> dict[str, Any] | None:
     """The stored record of one value of one delivery (current or superseded), or None."""
-    row = store.conn.execute(
-        """SELECT * FROM value_provenance WHERE levering_id = ? AND periode = ? AND gebied_type = ?
-           AND gebied_code = ? AND indicator = ?""",
-        (levering_id, periode, gebied_type, gebied_code, indicator)).fetchone()
+    row = store.row(
+        """SELECT * FROM value_provenance WHERE levering_id = :lid AND periode = :periode AND gebied_type = :gt
+           AND gebied_code = :gc AND indicator = :ind""",
+        lid=levering_id, periode=periode, gt=gebied_type, gc=gebied_code, ind=indicator)
     return _record(row) if row else None
 
 
@@ -40,12 +40,12 @@ def find_values(store: Store, periode: str, indicator: str, gebied_type: str, ge
              FROM dataset_values v
              JOIN delivery_quarters q ON q.levering_id = v.levering_id AND q.periode = v.periode AND q.actueel = 1
              JOIN deliveries d ON d.levering_id = v.levering_id
-             WHERE v.periode = ? AND v.indicator = ? AND v.gebied_type = ? AND v.gebied_code = ?"""
-    params: list[str] = [periode, indicator, gebied_type, gebied_code]
+             WHERE v.periode = :periode AND v.indicator = :ind AND v.gebied_type = :gt AND v.gebied_code = :gc"""
+    params = {"periode": periode, "ind": indicator, "gt": gebied_type, "gc": gebied_code}
     if bron:
-        sql += " AND v.bron = ?"
-        params.append(bron)
-    return [dict(r) for r in store.conn.execute(sql + " ORDER BY v.bron", params)]
+        sql += " AND v.bron = :bron"
+        params["bron"] = bron
+    return [dict(r) for r in store.rows(sql + " ORDER BY v.bron, v.levering_id", **params)]
 
 
 def replaced(store: Store, levering_id: str, periode: str) -> list[dict[str, Any]]:
@@ -53,10 +53,10 @@ def replaced(store: Store, levering_id: str, periode: str) -> list[dict[str, Any
     out: list[dict[str, Any]] = []
     current = levering_id
     for _ in range(100):                         # a chain of corrections; bounded, never a cycle
-        row = store.conn.execute(
+        row = store.row(
             """SELECT q.levering_id, d.bestandsnaam, d.ontvangen_op FROM delivery_quarters q
-               JOIN deliveries d USING (levering_id) WHERE q.vervangen_door = ? AND q.periode = ?""",
-            (current, periode)).fetchone()
+               JOIN deliveries d ON d.levering_id = q.levering_id WHERE q.vervangen_door = :lid AND q.periode = :periode""",
+            lid=current, periode=periode)
         if row is None:
             break
         out.append(dict(row))
@@ -86,9 +86,9 @@ def chain(store: Store, value: dict[str, Any], depth: int = 0) -> dict[str, Any]
         keys = [("teller", rec["teller"]), ("noemer", rec["noemer"])]
     parts = []
     for role, (gt, gc, ind) in keys:
-        row = store.conn.execute(
-            """SELECT * FROM dataset_values WHERE levering_id = ? AND periode = ? AND gebied_type = ?
-               AND gebied_code = ? AND indicator = ?""", (lid, periode, gt, gc, ind)).fetchone()
+        row = store.row(
+            """SELECT * FROM dataset_values WHERE levering_id = :lid AND periode = :periode AND gebied_type = :gt
+               AND gebied_code = :gc AND indicator = :ind""", lid=lid, periode=periode, gt=gt, gc=gc, ind=ind)
         if row is not None:
             parts.append({"rol": role, **chain(store, dict(row), depth + 1)})
     if parts:
@@ -98,12 +98,12 @@ def chain(store: Store, value: dict[str, Any], depth: int = 0) -> dict[str, Any]
 
 def quarter_records(store: Store, periode: str) -> dict[Key, tuple[str, dict[str, Any]]]:
     """Per value of the quarter's current deliveries: (file name, record). For the Data sheet."""
-    rows = store.conn.execute(
+    rows = store.rows(
         """SELECT v.bron, p.*, d.bestandsnaam FROM value_provenance p
            JOIN dataset_values v USING (levering_id, periode, gebied_type, gebied_code, indicator)
            JOIN delivery_quarters q ON q.levering_id = p.levering_id AND q.periode = p.periode AND q.actueel = 1
            JOIN deliveries d ON d.levering_id = p.levering_id
-           WHERE p.periode = ?""", (periode,))
+           WHERE p.periode = :periode""", periode=periode)
     return {(r["bron"], r["gebied_type"], r["gebied_code"], r["indicator"]): (r["bestandsnaam"], _record(r))
             for r in rows}
 
@@ -117,9 +117,10 @@ def read_summary(store: Store, levering_id: str) -> list[dict[str, Any]]:
     sheets: dict[str, dict[str, Any]] = {}
     cells: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     rows: dict[str, set[int]] = defaultdict(set)
-    for r in store.conn.execute(
+    for r in store.rows(
             """SELECT soort, tabblad, cel, rijen, details FROM value_provenance
-               WHERE levering_id = ? AND tabblad IS NOT NULL ORDER BY periode, tabblad""", (levering_id,)):
+               WHERE levering_id = :lid AND tabblad IS NOT NULL ORDER BY periode, tabblad, gebied_type, gebied_code,
+               indicator""", lid=levering_id):
         s = sheets.setdefault(r["tabblad"], {"tabblad": r["tabblad"], "waarden": 0})
         s["waarden"] += 1
         if r["soort"] == "cel" and r["cel"]:
@@ -169,11 +170,11 @@ def _ranges(nums: set[int]) -> str:
 
 def delivery_records(store: Store, levering_id: str) -> list[dict[str, Any]]:
     """Every value of one delivery (current or superseded) with its record, for audits and tests."""
-    rows = store.conn.execute(
+    rows = store.rows(
         """SELECT v.*, p.soort, p.tabblad, p.cel, p.regel, p.rijen, p.details
            FROM dataset_values v LEFT JOIN value_provenance p
              USING (levering_id, periode, gebied_type, gebied_code, indicator)
-           WHERE v.levering_id = ? ORDER BY v.periode, v.gebied_type, v.gebied_code, v.indicator""", (levering_id,))
+           WHERE v.levering_id = :lid ORDER BY v.periode, v.gebied_type, v.gebied_code, v.indicator""", lid=levering_id)
     out = []
     for r in rows:
         value = {k: r[k] for k in ("levering_id", "periode", "bron", "gebied_type", "gebied_code", "indicator",
@@ -185,7 +186,7 @@ def delivery_records(store: Store, levering_id: str) -> list[dict[str, Any]]:
 
 def deliveries_with_values(store: Store) -> list[dict[str, Any]]:
     """Accepted deliveries that hold dataset values: id, source, file name, where it is archived."""
-    return [dict(r) for r in store.conn.execute(
+    return [dict(r) for r in store.rows(
         """SELECT levering_id, bron, bestandsnaam, opgeslagen_als, ontvangen_op FROM deliveries d
            WHERE status = 'geaccepteerd' AND EXISTS (SELECT 1 FROM dataset_values v WHERE v.levering_id = d.levering_id)
            ORDER BY ontvangen_op, levering_id""")]

@@ -165,10 +165,10 @@ def _provenance(periode: str, dirs: DataDirs | None) -> dict:
     from etl.store.db import Store
     from etl.store.provenance import quarter_records
 
-    path = (dirs or DataDirs.from_env()).db_path
-    if not path.exists():
+    dirs = dirs or DataDirs.from_env()
+    if not Store.exists(dirs):
         return {}
-    with Store(path) as store:
+    with Store.open(dirs) as store:
         return quarter_records(store, periode)
 
 

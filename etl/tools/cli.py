@@ -124,9 +124,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     from etl.store.db import Store
 
     dirs = DataDirs.from_env().ensure()
-    with Store(dirs.db_path) as store:
-        mode = store.journal_mode()
-    print(f"data directory {dirs.root} ready; store {dirs.db_path} (journal_mode={mode})")
+    with Store.open(dirs) as store:
+        mode, where = store.journal_mode(), store.describe()
+    print(f"data directory {dirs.root} ready; store {where} (journal_mode={mode})")
     return 0
 
 

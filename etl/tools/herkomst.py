@@ -59,9 +59,9 @@ def trace(periode: str, indicator: str, gebied: str, bron: str | None = None, *,
     """The chain for one figure as a JSON-able dict (redacted by disclosure control unless ``intern``)."""
     dirs = dirs or DataDirs.from_env()
     area = resolve_area(gebied)
-    if not dirs.db_path.exists():
+    if not Store.exists(dirs):
         raise NotFound(f"geen store in {dirs.root}")
-    with Store(dirs.db_path) as store:
+    with Store.open(dirs) as store:
         values = find_values(store, periode, indicator, area.gebied_type, area.gebied_code, bron)
         if not values:
             raise NotFound(f"geen waarde voor {indicator} in {gebied} ({periode})"

@@ -206,10 +206,10 @@ def load_matrix(dirs: DataDirs | None = None, today: dt.date | None = None,
     dirs = dirs or DataDirs.from_env()
     deliveries: list[dict] = []
     links: list[dict] = []
-    if dirs.db_path.exists():
-        from etl.store.db import Store
+    from etl.store.db import Store
 
-        with Store(dirs.db_path) as store:
+    if Store.exists(dirs):
+        with Store.open(dirs) as store:
             deliveries, links = store.delivery_summaries(), store.quarter_links()
     return build_matrix(deliveries, links, today=today or today_local(), sources=source_table(), quarters=quarters)
 
@@ -252,23 +252,23 @@ def marked_copy(dirs: DataDirs, levering_id: str) -> Path | None:
 
 
 def _summary(dirs: DataDirs, levering_id: str) -> dict | None:
-    if not dirs.db_path.exists():
-        return None
     from etl.store.db import Store
 
-    with Store(dirs.db_path) as store:
+    if not Store.exists(dirs):
+        return None
+    with Store.open(dirs) as store:
         return next((d for d in store.delivery_summaries() if d["levering_id"] == levering_id), None)
 
 
 def load_detail(dirs: DataDirs | None, levering_id: str) -> dict | None:
     """What the page shows for one delivery; None if the store does not know it."""
     dirs = dirs or DataDirs.from_env()
-    if not dirs.db_path.exists():
-        return None
     from etl.intake.receipt import STATUS_NL, local_time_nl
     from etl.store.db import Store
 
-    with Store(dirs.db_path) as store:
+    if not Store.exists(dirs):
+        return None
+    with Store.open(dirs) as store:
         deliveries = store.delivery_summaries()
         links = store.quarter_links()
     by_id = {d["levering_id"]: d for d in deliveries}

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import math
 import re
-import shutil
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from etl.core.sources import get_source
@@ -115,7 +115,7 @@ def _check_derived(store: Store, path: Path, bron: str, records: list[dict]) -> 
 def test_every_sample_value_points_at_its_cell_or_rows(ingested_samples):
     dirs, _ = ingested_samples
     cells = derived = 0
-    with Store(dirs.db_path) as store:
+    with Store.open(dirs) as store:
         deliveries = deliveries_with_values(store)
         assert len(deliveries) == 24
         for d in deliveries:
@@ -198,19 +198,16 @@ def test_superseded_delivery_keeps_its_provenance_and_old_stores_migrate(data_di
     drop(data_dirs, "veilig_thuis", second)
     (o2,) = process_inbox(data_dirs)
     assert o1.status == o2.status == "geaccepteerd"
-    with Store(data_dirs.db_path) as store:
+    with Store.open(data_dirs) as store:
         old = record_of(store, o1.levering_id, "2024Q3", "gemeente", "GM0014", "meldingen_totaal")
         new = record_of(store, o2.levering_id, "2024Q3", "gemeente", "GM0014", "meldingen_totaal")
     assert old["cel"] == "D4" and old["tabblad"] == "Meldingen"
     assert new["tabblad"] == "MELDINGEN " and new["cel"].endswith("7")
 
     # A store made before provenance existed: no value_provenance table. Opening it adds one.
-    legacy = tmp_path / "oud" / "monitor.sqlite"
-    legacy.parent.mkdir()
-    shutil.copy(data_dirs.db_path, legacy)
-    with Store(legacy) as store:
-        store.conn.execute("DROP TABLE value_provenance")
-    with Store(legacy) as store:
+    with Store.open(data_dirs) as store:
+        store.conn.execute(sa.text("DROP TABLE value_provenance"))
+    with Store.open(data_dirs) as store:
         assert record_of(store, o2.levering_id, "2024Q3", "gemeente", "GM0014", "meldingen_totaal") is None
         assert delivery_records(store, o2.levering_id)[0]["herkomst"] is None
 

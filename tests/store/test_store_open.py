@@ -52,3 +52,44 @@ def test_fresh_store_opened_by_many_processes_at_once(tmp_path):
         assert db.execute("SELECT count(*) FROM audit_log WHERE actie = 'test_open'").fetchone()[0] == PROCESSES
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         db.close()
+
+
+def _open_url_and_write(url: str, barrier, errors) -> None:
+    from etl.store.db import Store
+
+    barrier.wait()
+    try:
+        with Store(url) as store:
+            store.log_event("test_open", bron=None)
+    except Exception as exc:  # noqa: BLE001 - every failure is what the test counts
+        errors.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_fresh_postgresql_store_opened_by_many_processes_at_once(store_pg_database):
+    """Several hosts opening an empty PostgreSQL store at once: the advisory lock around the
+    CREATE statements makes exactly one of them create the schema, the others wait and see it."""
+    import etl.store.db  # noqa: F401
+    from tests.store.conftest import fresh_pg_url
+
+    ctx = mp.get_context("fork")
+    errors = ctx.Queue()
+    urls = []
+    for _ in range(ROUNDS // 4):
+        url = fresh_pg_url(store_pg_database)
+        urls.append(url)
+        barrier = ctx.Barrier(PROCESSES)
+        procs = [ctx.Process(target=_open_url_and_write, args=(url, barrier, errors)) for _ in range(PROCESSES)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(timeout=120)
+            assert p.exitcode == 0
+    found = []
+    while not errors.empty():
+        found.append(errors.get())
+    assert found == [], f"{len(found)} opens failed: {sorted(set(found))}"
+    from etl.store.db import Store
+
+    for url in urls:
+        with Store(url) as store:
+            assert (store.audit()["actie"] == "test_open").sum() == PROCESSES

@@ -36,7 +36,7 @@ def test_warehouse_rows_carry_their_provenance(provenance_db, ingested_samples):
                   "PRIMARY KEY (periode, bron, gebied_type, gebied_code, indicator))")
     first = load_quarter("2024Q4", provenance_db, dirs)
     assert first.rijen > 300
-    with Store(dirs.db_path) as store:
+    with Store.open(dirs) as store:
         expected = quarter_records(store, "2024Q4")
     with psycopg.connect(provenance_db) as c:
         rows = c.execute(f"SELECT bron, gebied_type, gebied_code, indicator, herkomst FROM {TABLE} "
