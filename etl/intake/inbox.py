@@ -103,11 +103,29 @@ def sha256_of(path: Path) -> str:
 
 
 @contextmanager
-def inbox_lock(dirs: DataDirs, folder: str) -> Iterator[None]:
-    """One run per partner folder at a time, across processes and Celery workers sharing the disk."""
+def inbox_lock(dirs: DataDirs, folder: str, store: Store | None = None, timeout: float = 900.0) -> Iterator[None]:
+    """One run per partner folder at a time, across processes, Celery workers and hosts.
+
+    With the PostgreSQL store (several hosts) a session advisory lock in the store
+    (``Store.partner_lock``); a file lock would be silently host-local on ``nolock`` or
+    ``local_lock`` mounts. With the embedded SQLite store (one host) an ``fcntl`` lock file
+    in the data root. Both are released when the holder dies; both wait at most ``timeout``.
+    """
+    if store is not None and not store.sqlite:
+        with store.partner_lock(folder, timeout):
+            yield
+        return
     dirs.root.mkdir(parents=True, exist_ok=True)
     with open(dirs.lock_path.with_name(f".inbox.{folder.replace('/', '.')}.lock"), "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"partner folder {folder} still locked by another run after {timeout:.0f} s") from None
+                time.sleep(0.2)
         try:
             yield
         finally:
@@ -466,14 +484,17 @@ def process_inbox(dirs: DataDirs | None = None, sources: tuple[str, ...] = SOURC
 def _process_folder(dirs: DataDirs, store: Store, org: Organisation, limits: Limits | None,
                     warmed: bool) -> list[Outcome]:
     outcomes: list[Outcome] = []
-    with inbox_lock(dirs, org.folder):
+    with inbox_lock(dirs, org.folder, store):
         if not warmed and (stable_files(dirs, org.folder) or any(
                 p.is_file() for p in (dirs.processing / org.folder).glob("*__*"))):
             warm_up()        # GX and pandas once, in the parent, before the first fork (cheap when done)
         outcomes.extend(resume_unsettled(dirs, store, org))
         for path in stable_files(dirs, org.folder):
-            received = dt.datetime.now(dt.UTC)
-            claimed = claim(dirs, path, org.folder, received)
+            received = store.now()           # the store's clock: one clock for every host
+            try:
+                claimed = claim(dirs, path, org.folder, received)
+            except FileNotFoundError:        # another host's run claimed it first: its file now
+                continue
             pause_point("after_claim")
             _isolated(outcomes, org.bron, claimed.name,
                       lambda claimed=claimed: process_claimed(dirs, store, org, claimed, limits))

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import hashlib
 import json
 import os
 import socket
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -377,6 +379,36 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+
+    # --- time and serialisation that hold across hosts (issue 15) ----------------------
+
+    def now(self) -> dt.datetime:
+        """The store's clock: PostgreSQL's ``now()`` when hosts share it (delivery ids and the
+        order of deliveries then come from one clock), the local UTC clock for SQLite (one host)."""
+        if self.sqlite:
+            return dt.datetime.now(dt.UTC)
+        value = self.conn.exec_driver_sql("SELECT clock_timestamp()").scalar_one()
+        return value.astimezone(dt.UTC)
+
+    @contextmanager
+    def partner_lock(self, folder: str, timeout: float = 900.0) -> Iterator[None]:
+        """One run per partner folder at a time, across hosts: a PostgreSQL session advisory
+        lock on this store's connection (released by the server when the holder's connection
+        dies, so a killed worker never leaves it held). Waits at most ``timeout`` seconds,
+        then raises ``TimeoutError`` naming the folder. SQLite has no such lock (one host):
+        there the inbox keeps its ``fcntl`` lock file."""
+        if self.sqlite:
+            raise RuntimeError("partner_lock is the PostgreSQL store's; the SQLite store uses the inbox lock file")
+        key = int.from_bytes(hashlib.sha256(f"monitor-inbox:{folder}".encode()).digest()[:8], "big", signed=True)
+        deadline = time.monotonic() + timeout
+        while not self.conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar_one():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"partner folder {folder} still locked by another run after {timeout:.0f} s")
+            time.sleep(0.2)
+        try:
+            yield
+        finally:
+            self.conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
 
     def __enter__(self) -> Store:
         return self

@@ -168,22 +168,13 @@ def _receipts(data: Path) -> dict[tuple[str, str], list[dict]]:
 
 
 def _open_store(topo: Topology):
-    """The store the workers used, through the store's own boundary."""
-    import os
-
+    """The store the workers used (PostgreSQL, MONITOR_STORE_URL), through the store's own boundary."""
     from etl.core.config import DataDirs
-    from etl.store import db
+    from etl.store.db import Store
 
-    saved = os.environ.get("MONITOR_STORE_URL")
-    os.environ["MONITOR_STORE_URL"] = topo.env["MONITOR_STORE_URL"]
-    try:
-        opener = getattr(db, "open_store", None)
-        return opener(DataDirs(topo.data)) if opener else db.Store(DataDirs(topo.data).db_path)
-    finally:
-        if saved is None:
-            os.environ.pop("MONITOR_STORE_URL", None)
-        else:
-            os.environ["MONITOR_STORE_URL"] = saved
+    store = Store.open(DataDirs(topo.data, topo.env["MONITOR_STORE_URL"]))
+    assert not store.sqlite
+    return store
 
 
 def test_sixty_files_two_hosts_one_killed(hosts, request):
