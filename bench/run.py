@@ -519,10 +519,10 @@ def task_stages(spec: dict) -> dict:
         from etl import report
         from etl.core.config import DataDirs
         from etl.core.organisations import by_folder, original
-        from etl.intake.coverage import coverage_problems
         from etl.core.sources import get_source
         from etl.intake import read as reader
         from etl.intake import safety, screen, tidy, validate
+        from etl.intake.coverage import coverage_problems
         from etl.intake.inbox import process_inbox, sha256_of
         from etl.store import dataset
         from etl.store.db import Delivery, Store

@@ -41,8 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from etl.core.config import SOURCES, DataDirs, Limits, stable_seconds
-from etl.core.organisations import Organisation, has_several, organisation, organisations
 from etl.core.naming import is_ignored, printable_name, receipt_stem, safe_name
+from etl.core.organisations import Organisation, has_several, organisation, organisations
 from etl.core.problems import Problem, error
 from etl.core.sources import get_source
 from etl.core.status import DeliveryStatus

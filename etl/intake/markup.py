@@ -56,8 +56,8 @@ from etl.core.control_sheet import (  # noqa: F401 - re-read by tests
     is_control_sheet,
 )
 from etl.core.files import write_atomic as _write_atomic
-from etl.core.organisations import folder_of
 from etl.core.naming import printable_name, receipt_stem
+from etl.core.organisations import folder_of
 from etl.core.problems import Problem, format_rows
 from etl.core.sources import get_source
 from etl.core.status import DeliveryStatus

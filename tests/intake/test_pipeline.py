@@ -6,9 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import folder
-
 from etl.core.quarters import days_in_quarter, quarter_end, quarter_start
+from tests.conftest import folder
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,6 @@ import psycopg
 import pytest
 
 from tests.conftest import folder
-
 from tests.production.conftest import CONTACTS, postgres_reachable, redis_reachable
 from tests.production.topology import Topology, wait_for
 

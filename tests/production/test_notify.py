@@ -17,8 +17,6 @@ import shutil
 
 import pytest
 
-from tests.conftest import folder
-
 from etl.core.config import DataDirs
 from etl.notify.mail import (
     Contacts,
@@ -27,6 +25,7 @@ from etl.notify.mail import (
     notify_rejections,
     notify_report_ready,
 )
+from tests.conftest import folder
 from tests.fixtures.catalogue import CASES, PLANTED, build_case
 from tests.production.conftest import CONTACTS
 

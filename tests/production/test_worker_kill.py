@@ -31,7 +31,6 @@ import time
 import pytest
 
 from tests.conftest import folder
-
 from tests.production.conftest import CONTACTS, free_port, postgres_reachable, redis_reachable
 from tests.production.test_loopback import drop, receipts, report
 from tests.production.topology import ROOT, Topology, wait_for

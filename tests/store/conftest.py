@@ -19,8 +19,16 @@ import time
 
 import pytest
 
-from tests.production.conftest import PG_HOST, PG_PORT, PG_USER, START_HINT, create_database, drop_database, pg_uri, \
-    postgres_reachable
+from tests.production.conftest import (
+    PG_HOST,
+    PG_PORT,
+    PG_USER,
+    START_HINT,
+    create_database,
+    drop_database,
+    pg_uri,
+    postgres_reachable,
+)
 
 BACKENDS = ("sqlite", "postgresql")
 _schemas = itertools.count(1)

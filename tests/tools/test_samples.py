@@ -18,7 +18,6 @@ import pandas as pd
 import pytest
 
 from etl.tools import samples
-from tests.conftest import folder
 from etl.tools.samples import (
     QUARTERS_DEFAULT,
     VO_ABSENT_GEMEENTEN,
@@ -26,6 +25,7 @@ from etl.tools.samples import (
     SampleSet,
     generate_samples,
 )
+from tests.conftest import folder
 
 GEMEENTE_CODES = {
     "Groningen": "GM0014",
