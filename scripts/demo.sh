@@ -23,7 +23,7 @@ airflow dags test kwartaalrapportage 2025-01-05T06:00:00+01:00 >"$AIRFLOW_HOME/r
 python - <<'PY'
 import os, pathlib
 root = pathlib.Path(os.environ["MONITOR_DATA_DIR"])
-receipts = sorted(root.glob("outbox/*/*.ontvangstbewijs.txt"))
+receipts = sorted(root.glob("outbox/**/*.ontvangstbewijs.txt"))
 print(f"== {len(receipts)} receipts in {root / 'outbox'}")
 for state in ("archive", "quarantine", "quarantine-restricted", "inbox", "processing"):
     n = sum(1 for p in (root / state).rglob("*") if p.is_file() and not p.name.startswith("."))

@@ -37,6 +37,11 @@ class Organisation:
         return f"{self.bron}/{self.code}" if self.shared_source else self.bron
 
     @property
+    def home(self) -> str:
+        """The municipality a local team's case rows add up to (one covering several: the city)."""
+        return self.gemeenten[0] if len(self.gemeenten) == 1 else "GM0014"
+
+    @property
     def covers_region(self) -> bool:
         return set(self.gemeenten) >= {g.code for g in gemeenten()}
 
@@ -79,6 +84,14 @@ def _all() -> dict[str, tuple[Organisation, ...]]:
                 raise ValueError(f"organisation {code} of {bron} names unknown municipalities {sorted(bad)}")
             wk = tuple(e["wijken"]) if e.get("wijken") else tuple(w.naam for w in wijken() if w.gemeente in gm)
             orgs.append(Organisation(bron, code, str(e["naam"]), gm, wk, shared))
+        seen: dict[str, str] = {}
+        for o in orgs:
+            for g in o.gemeenten:
+                if g in seen and len(orgs) > 1:
+                    # Region totals add up the organisations' municipalities (etl.store.regions):
+                    # a municipality of two organisations would be counted twice.
+                    raise ValueError(f"municipality {g} of {bron} belongs to both {seen[g]} and {o.code}")
+                seen[g] = o.code
         codes = [o.code for o in orgs]
         if len(set(codes)) != len(codes):
             raise ValueError(f"organisation codes of {bron} are not unique: {codes}")

@@ -309,7 +309,7 @@ def _sheet_indicators(sd: SheetData) -> set[str]:
 
 def home_of(org: Organisation) -> str:
     """The municipality a local team's case rows add up to (WIJ Groningen: the city)."""
-    return org.gemeenten[0] if len(org.gemeenten) == 1 else CITY
+    return org.home
 
 
 def tidy_delivery(source: Source, read: ReadResult, org: Organisation | None = None) -> pd.DataFrame:

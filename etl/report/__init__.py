@@ -10,7 +10,6 @@ Module map::
 
     context.py     read the store once: history, deliveries, protected views
     protect.py     cells + additive constraints per quarter -> etl.report.disclosure.suppress
-    catalogue.py   include/indicators.yaml: labels, units, directions, methods
     keyfigures.py  key indicators: value, interval, history, XmR verdict
     funnels.py     funnel-plot units and limits
     charts.py      native line / scatter charts

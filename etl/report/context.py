@@ -15,11 +15,12 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from etl.core.catalogue import Catalogue, load_catalogue
 from etl.core.config import SOURCES, DataDirs
+from etl.core.organisations import Organisation, has_several, organisation, organisations
 from etl.core.quarters import parse_quarter, shift
 from etl.core.reference import Gemeente, Wijk, gemeente_names, gemeenten, inhabitants, wijken
 from etl.core.sources import load_sources
-from etl.report.catalogue import Catalogue, load_catalogue
 from etl.report.protect import QuarterView, protect_quarter
 from etl.store.dataset import load
 from etl.store.db import Store
@@ -35,6 +36,7 @@ class DeliveryInfo:
 
     levering_id: str
     bron: str
+    organisatie: str
     bestandsnaam: str
     sha256: str
     ontvangen_op: dt.datetime
@@ -136,6 +138,36 @@ class ReportContext:
         current = [d for d in self.current_deliveries if d.bron == bron]
         return current[-1] if current else None
 
+    def warned_deliveries(self, bron: str) -> list[DeliveryInfo]:
+        """The current deliveries of ``bron`` (one per organisation) accepted with warnings."""
+        return [d for d in self.current_deliveries if d.bron == bron and d.warnings]
+
+    @cached_property
+    def missing_organisations(self) -> dict[str, list[Organisation]]:
+        """Per source with several organisations of which at least one delivered: those that did not.
+
+        Their municipalities have no figures, and the region total of that source is
+        ``ontbreekt`` (etl.store.regions); a source nobody delivered is in ``missing_sources``.
+        """
+        out: dict[str, list[Organisation]] = {}
+        for bron in SOURCES:
+            if not has_several(bron) or not self.delivered(bron):
+                continue
+            have = {d.organisatie for d in self.current_deliveries if d.bron == bron}
+            lacking = [o for o in organisations(bron) if o.code not in have]
+            if lacking:
+                out[bron] = lacking
+        return out
+
+    def organisation_name(self, d: DeliveryInfo) -> str:
+        """How a delivery's sender is named: the organisation where a source has several."""
+        if has_several(d.bron) and d.organisatie:
+            try:
+                return organisation(d.bron, d.organisatie).naam
+            except KeyError:
+                return d.organisatie
+        return self.source_name(d.bron)
+
     @cached_property
     def unknown_by_warning(self) -> dict[str, dict[str, list[str]]]:
         """Per source whose used delivery was accepted with warnings: indicator -> areas left unknown.
@@ -148,10 +180,11 @@ class ReportContext:
         out: dict[str, dict[str, list[str]]] = {}
         q = self.dataset
         for bron in SOURCES:
-            d = self.delivery_for(bron)
-            if d is None or not d.warnings:
+            warned = {d.levering_id for d in self.warned_deliveries(bron)}
+            if not warned:
                 continue
-            rows = q[(q["bron"] == bron) & (q["status"] == "missing")]
+            rows = q[(q["bron"] == bron) & (q["status"] == "missing") & q["levering_id"].isin(warned)
+                     & (q["toelichting"] == "")]    # a region total missing for want of a team is not a warning's doing
             found: dict[str, list[str]] = {}
             for gtype, code, ind in zip(rows["gebied_type"], rows["gebied_code"], rows["indicator"], strict=True):
                 found.setdefault(ind, []).append(self.area_name(gtype, code))
@@ -162,8 +195,7 @@ class ReportContext:
         """Toelichting for a figure that is ``ontbreekt`` because of a warning ("" otherwise)."""
         if indicator not in self.unknown_by_warning.get(bron, {}):
             return ""
-        d = self.delivery_for(bron)
-        n = len(d.warnings) if d else 0
+        n = sum(len(d.warnings) for d in self.warned_deliveries(bron))
         return (f"ontbreekt door {'een waarschuwing' if n == 1 else 'waarschuwingen'} bij de levering van "
                 f"{self.source_name(bron)} (zie Datakwaliteit)")
 
@@ -171,7 +203,7 @@ class ReportContext:
         if gtype == "gemeente":
             return self.gemeente_naam(code)
         if gtype == "regio":
-            return "regio"
+            return "regio" if code == "regio" else "regio (geleverde organisaties)"
         if gtype == "wijkgroep":
             return {"noordelijk": "noordelijke wijken", "overig": "overige wijken"}.get(code, code)
         return code
@@ -217,7 +249,8 @@ def gather(periode: str, dirs: DataDirs, made_at: dt.datetime | None = None) -> 
             herkomst = quarter_records(store, periode)
             for d in store.quarter_deliveries(periode):
                 deliveries.append(DeliveryInfo(
-                    levering_id=d["levering_id"], bron=d["bron"], bestandsnaam=d["bestandsnaam"],
+                    levering_id=d["levering_id"], bron=d["bron"], organisatie=d["organisatie"],
+                    bestandsnaam=d["bestandsnaam"],
                     sha256=d["sha256"], ontvangen_op=_parse_time(d["ontvangen_op"]), actueel=bool(d["actueel"]),
                     vervangen_door=d["vervangen_door"], problemen=json.loads(d["problemen"] or "[]"),
                     validatie=json.loads(d["validatie"] or "{}")))

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from etl.core.catalogue import Indicator, KeyIndicator
 from etl.core.quarters import days_in_quarter, parse_quarter
 from etl.core.sources import load_sources
 from etl.report import stats
-from etl.report.catalogue import Indicator, KeyIndicator
 from etl.report.context import ReportContext
 from etl.report.disclosure import Shown
 from etl.report.protect import GROUP_AREAS

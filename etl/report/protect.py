@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from etl.core.reference import gemeenten, wijken
+from etl.core.catalogue import Catalogue
+from etl.core.organisations import has_several
+from etl.core.reference import gemeenten, wijken, wijken_of
 from etl.core.sources import load_sources
-from etl.report.catalogue import Catalogue
 from etl.report.disclosure import MISSING, Constraint, Shown, suppress
 
 Key = tuple[str, str, str, str]  # (bron, gebied_type, gebied_code, indicator)
@@ -105,7 +106,7 @@ def protect_quarter(df: pd.DataFrame, periode: str, catalogue: Catalogue) -> Qua
         soort = catalogue.soort(bron, ind)
         if soort == "aantal":
             counts[key] = _num(waarde)
-            is_region_total = gtype == "regio" and ind in region_sums.get(bron, ())
+            is_region_total = gtype == "regio" and (ind in region_sums.get(bron, ()) or has_several(bron))
             if st == "suppressed_by_partner":
                 (unknown_totals if is_region_total else partner).add(key)
         else:
@@ -121,6 +122,15 @@ def protect_quarter(df: pd.DataFrame, periode: str, catalogue: Catalogue) -> Qua
             parts = tuple((bron, "gemeente", c, ind) for c in region_codes if (bron, "gemeente", c, ind) in counts)
             if total in counts and parts:
                 constraints.append(Constraint(total, parts))
+    # Sources with several organisations: the region total (or, while one is missing, the sum
+    # over those that delivered: etl.store.regions) = sum over the municipalities delivered.
+    for key in sorted(k for k in counts if k[1] == "regio" and has_several(k[0])):
+        bron, _, code, ind = key
+        if code == "regio" and ind in region_sums.get(bron, ()):
+            continue                        # already above
+        parts = tuple(k for k in counts if k[0] == bron and k[1] == "gemeente" and k[3] == ind)
+        if parts:
+            constraints.append(Constraint(key, parts))
     # Sum rules (kinds of violence, melders) per municipality and region.
     areas = {(k[0], k[1], k[2]) for k in counts if k[1] in ("gemeente", "regio")}
     for bron, rules in sum_rules().items():
@@ -151,10 +161,20 @@ def protect_quarter(df: pd.DataFrame, periode: str, catalogue: Catalogue) -> Qua
 
 def _wij_cells(counts: dict[Key, float | None], measures: dict[Key, float | None],
                constraints: list[Constraint[Key]], catalogue: Catalogue) -> None:
-    wijk_list = wijken()
+    # The city's subtotals are over the city's wijken; a local team's wijken add up to its
+    # own municipality (include/wijken.csv, column gemeente).
+    wijk_list = wijken_of(CITY[1])
+    for gemeente in sorted({w.gemeente for w in wijken()} - {CITY[1]}):
+        own = wijken_of(gemeente)
+        for ind in sorted({k[3] for k in counts if k[0] == "wij" and k[1] == "wijk" and k[2] in {w.naam for w in own}}):
+            total = ("wij", "gemeente", gemeente, ind)
+            parts = tuple(("wij", "wijk", w.naam, ind) for w in own if ("wij", "wijk", w.naam, ind) in counts)
+            if total in counts and parts:
+                constraints.append(Constraint(total, parts))
     # The nazorg counts (with nazorg, known, unknown) are stored by etl.intake.tidy (one
     # definition) and are additive over wijken like every other WIJ count below.
-    additive = sorted({k[3] for k in counts if k[0] == "wij" and k[1] == "wijk"})
+    city_wijken = {w.naam for w in wijk_list}
+    additive = sorted({k[3] for k in counts if k[0] == "wij" and k[1] == "wijk" and k[2] in city_wijken})
     for ind in additive:
         groups: dict[tuple[str, str], list[Key]] = {NOORD: [], OVERIG: []}
         for w in wijk_list:

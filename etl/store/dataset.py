@@ -11,14 +11,17 @@ import pandas as pd
 from etl.core.config import DataDirs
 from etl.core.files import write_atomic
 from etl.store.db import DATASET_COLUMNS, Store
+from etl.store.regions import EXTRA_COLUMNS, with_region_totals
 
 
 def load(periodes: list[str] | None = None, dirs: DataDirs | None = None) -> pd.DataFrame:
+    """The current values of ``periodes`` with the region totals over organisations
+    (etl.store.regions), plus ``organisatie`` and ``toelichting`` beside the contract's columns."""
     dirs = dirs or DataDirs.from_env()
     if not Store.exists(dirs):
-        return pd.DataFrame(columns=DATASET_COLUMNS)
+        return pd.DataFrame(columns=[*DATASET_COLUMNS, *EXTRA_COLUMNS])
     with Store.open(dirs) as store:
-        return store.dataset(periodes)
+        return with_region_totals(store.dataset(periodes))
 
 
 def format_value(v: object) -> str:

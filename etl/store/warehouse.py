@@ -149,6 +149,7 @@ def ensure_schema(conn: Any) -> None:
 def _records(df, herkomst: dict | None = None) -> list[dict]:
     """Rows for the stage table; ``herkomst``: key -> (file name, record) of etl.store.provenance."""
     herkomst = herkomst or {}
+    note = dict(enumerate(df["toelichting"])) if "toelichting" in df.columns else {}
     out = []
     for row in df[list(COLUMNS)].itertuples(index=False):
         rec = dict(zip(COLUMNS, row, strict=True))
@@ -156,6 +157,9 @@ def _records(df, herkomst: dict | None = None) -> list[dict]:
         rec["waarde"] = None if w is None or (isinstance(w, float) and math.isnan(w)) else float(w)
         found = herkomst.get((rec["bron"], rec["gebied_type"], rec["gebied_code"], rec["indicator"]))
         rec["herkomst"] = {"bestandsnaam": found[0], **found[1]} if found else None
+        if note.get(len(out)):         # a region total over organisations (etl.store.regions)
+            rec["herkomst"] = {"soort": "som_organisaties", "leveringen": rec["levering_id"].split(";"),
+                               "toelichting": note[len(out)]}
         out.append(rec)
     return out
 

@@ -17,11 +17,11 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+from etl.core.catalogue import Catalogue, load_catalogue
 from etl.core.config import DataDirs
 from etl.core.reference import gemeente_lookup, gemeente_names, wijk_lookup
 from etl.core.sources import fold
 from etl.intake.receipt import local_time_nl
-from etl.report.catalogue import Catalogue, load_catalogue
 from etl.report.protect import QuarterView, protect_quarter
 from etl.store.dataset import load
 from etl.store.db import Store

@@ -39,7 +39,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from etl.core.files import write_atomic as _write_atomic
-from etl.core.organisations import original
+from etl.core.organisations import Organisation, organisation, original
+from etl.core.reference import wijken_of
 
 __all__ = [
     "GEMEENTEN",
@@ -150,6 +151,16 @@ _WIJ_SIM_START = (2020, 1)  # the case population is simulated from here on
 _WIJ_MAX_DURATION_DAYS = 900  # long tail, capped so the simulation window suffices
 
 _SOURCE_IDS = {"veilig_thuis": 1, "wij": 2, "vrouwenopvang": 3}
+
+#: The local teams the demo lets deliver (the CLI's default; ``generate_samples`` writes none
+#: unless asked, so the tests that count the 24 classic files keep counting them).
+DEMO_LOCAL_TEAMS: tuple[str, ...] = ("het-hogeland", "westerkwartier")
+#: Per local team: the first quarter it delivers (a team that joined later: the quarters
+#: before it are absent, as they are in real life) and how its file is named.
+LOCAL_TEAM_FILES = {
+    "het-hogeland": ((2023, 1), "LokaalTeam_HetHogeland_{year}Q{q}.xlsx"),
+    "westerkwartier": ((2024, 1), "Westerkwartier casussen HG {year}-Q{q}.xlsx"),
+}
 _QUARTER_RE = re.compile(r"^(\d{4})Q([1-4])$")
 
 
@@ -313,10 +324,12 @@ def _new_case_id(rng: np.random.Generator, used: set[str]) -> str:
             return candidate
 
 
-def _simulate_cases(seed: int, last_index: int, scale: float) -> list[_Case]:
-    """All WIJ cases starting between the fixed simulation start and ``last_index``."""
-    wijk_names = [w for w, _ in WIJKEN]
-    wijk_p = np.array([wt for _, wt in WIJKEN], dtype=float)
+def _simulate_cases(seed: int, last_index: int, scale: float,
+                    wijken: Sequence[tuple[str, float]] = WIJKEN, stream: int = 0) -> list[_Case]:
+    """All WIJ cases starting between the fixed simulation start and ``last_index``
+    (a local team: its own wijken, its own random stream, a smaller scale)."""
+    wijk_names = [w for w, _ in wijken]
+    wijk_p = np.array([wt for _, wt in wijken], dtype=float)
     wijk_p /= wijk_p.sum()
     vorm_names = [v for v, _ in VORMEN_GEWELD]
     vorm_p = np.array([p for _, p in VORMEN_GEWELD], dtype=float)
@@ -326,7 +339,7 @@ def _simulate_cases(seed: int, last_index: int, scale: float) -> list[_Case]:
     cases: list[_Case] = []
     for index in range(_quarter_index(*_WIJ_SIM_START), last_index + 1):
         year, q = _from_index(index)
-        rng = _rng(seed, "wij", year, q)
+        rng = _rng(seed, "wij", year, q, stream)
         t = _trend_t(year, q)
         q_start, q_end = _quarter_bounds(year, q)
         days = np.array([q_start + dt.timedelta(days=i) for i in range((q_end - q_start).days + 1)])
@@ -366,6 +379,31 @@ def _simulate_cases(seed: int, last_index: int, scale: float) -> list[_Case]:
                 )
             )
     return cases
+
+
+@dataclass(frozen=True)
+class _LocalTeam:
+    org: Organisation
+    cases: list[_Case]
+    first: tuple[int, int]
+    file: str
+
+
+def _local_team(code: str, seed: int, last_index: int, scale: float) -> _LocalTeam:
+    """A local team's case population: its municipality's wijken (include/wijken.csv), scaled
+    by its population and rate relative to the city's, from its own random stream."""
+    org = organisation("wij", code)
+    if code not in LOCAL_TEAM_FILES:
+        raise ValueError(f"no sample layout for local team {code!r}; known: {sorted(LOCAL_TEAM_FILES)}")
+    first, file = LOCAL_TEAM_FILES[code]
+    gemeente = org.gemeenten[0]
+    pop = {c: (p, rate) for _, c, p, rate in GEMEENTEN}
+    city_pop, city_rate = pop["GM0014"]
+    own_pop, own_rate = pop[gemeente]
+    wijken = tuple((w.naam, 1.0) for w in wijken_of(gemeente))
+    stream = 100 + list(LOCAL_TEAM_FILES).index(code)
+    team_scale = scale * own_pop * own_rate / (city_pop * city_rate)
+    return _LocalTeam(org, _simulate_cases(seed, last_index, team_scale, wijken, stream), first, file)
 
 
 def _wij_rows(cases: list[_Case], year: int, q: int) -> list[dict]:
@@ -653,7 +691,8 @@ def _groep_cell(r: dict, c: str, year: int, q: int) -> object:
     return r[c]
 
 
-def _wij_sheets(cases: list[dict], groepen: list[dict], year: int, q: int) -> list[_Sheet]:
+def _wij_sheets(cases: list[dict], groepen: list[dict] | None, year: int, q: int,
+                naam: str = "WIJ Groningen") -> list[_Sheet]:
     written = f"{year}Q{q}"
     case_rows = [
         [
@@ -671,14 +710,16 @@ def _wij_sheets(cases: list[dict], groepen: list[dict], year: int, q: int) -> li
     ]
     casussen = _Sheet(
         name="Casussen",
-        title=f"WIJ Groningen — casussen huiselijk geweld en kindermishandeling {written}",
+        title=f"{naam} — casussen huiselijk geweld en kindermishandeling {written}",
         columns=WIJ_CASUS_COLUMNS,
         rows=case_rows,
         notes=[
-            "Bron: registratie WIJ Groningen (gepseudonimiseerd); "
+            f"Bron: registratie {naam} (gepseudonimiseerd); "
             "einddatum leeg = casus loopt nog aan het einde van het kwartaal"
         ],
     )
+    if groepen is None:             # a local team without group programmes leaves the sheet out
+        return [casussen]
     groep = _Sheet(
         name="Groepsaanbod",
         title=f"WIJ Groningen — groepsaanbod voor kinderen {written}",
@@ -788,11 +829,15 @@ def generate_samples(
     quarters: Sequence[str] = QUARTERS_DEFAULT,
     seed: int = 20241,
     population_scale: float = 1.0,
+    local_teams: Sequence[str] = (),
 ) -> SampleSet:
     """Write one synthetic workbook per source per quarter under ``out_dir``.
 
     ``out_dir`` is the inbox root; files go to each source's partner folder
     (``veilig_thuis/``, ``wij/wij-groningen/``, ``vrouwenopvang/``). Existing files with the same names are replaced atomically.
+    ``local_teams`` (organisation codes of ``wij`` in include/organisaties.yaml) adds the
+    WIJ-format case file of those local teams, in their own folders (``wij/het-hogeland/``),
+    for their own wijken; their truth is under ``wij/<code>/Casussen``.
     """
     if isinstance(quarters, str):
         quarters = [quarters]
@@ -811,6 +856,7 @@ def generate_samples(
     out_dir = Path(out_dir)
 
     cases = _simulate_cases(seed, _quarter_index(*parsed[-1]), population_scale)
+    teams = [_local_team(code, seed, _quarter_index(*parsed[-1]), population_scale) for code in local_teams]
 
     files: list[Path] = []
     truth_rows: dict[str, list[dict]] = {
@@ -843,6 +889,15 @@ def generate_samples(
         truth_rows["wij/Casussen"] += case_rows
         truth_rows["wij/Groepsaanbod"] += groepen
 
+        for team in teams:
+            if (year, q) < team.first:
+                continue
+            rows = _wij_rows(team.cases, year, q)
+            path = out_dir / team.org.folder / team.file.format(year=year, q=q)
+            _write_atomic(path, _workbook_bytes(_wij_sheets(rows, None, year, q, team.org.naam), team.org.naam, stamp))
+            files.append(path)
+            truth_rows.setdefault(f"wij/{team.org.code}/Casussen", []).extend(rows)
+
         vo = _vrouwenopvang(seed, year, q, population_scale)
         path = out_dir / "vrouwenopvang" / f"Vrouwenopvang_{year}_Q{q}.xlsx"
         _write_atomic(
@@ -862,7 +917,7 @@ def generate_samples(
         "vrouwenopvang/Capaciteit": VO_CAPACITEIT_COLUMNS,
         "vrouwenopvang/Steunpunt": VO_STEUNPUNT_COLUMNS,
     }
-    truth = {key: _truth_frame(rows, columns[key]) for key, rows in truth_rows.items()}
+    truth = {key: _truth_frame(rows, columns.get(key, WIJ_CASUS_COLUMNS)) for key, rows in truth_rows.items()}
     return SampleSet(files=files, truth=truth, root=out_dir)
 
 
@@ -882,10 +937,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--scale", type=float, default=1.0, help="population scale for counts (default 1.0)"
     )
+    parser.add_argument(
+        "--lokale-teams",
+        default=",".join(DEMO_LOCAL_TEAMS),
+        help="local teams (wij organisation codes) that deliver too; empty for none "
+        f"(default {','.join(DEMO_LOCAL_TEAMS)})",
+    )
     args = parser.parse_args(argv)
     quarters = [q.strip() for q in args.quarters.split(",") if q.strip()]
     try:
-        result = generate_samples(args.out, quarters, seed=args.seed, population_scale=args.scale)
+        teams = [t.strip() for t in args.lokale_teams.split(",") if t.strip()]
+        result = generate_samples(args.out, quarters, seed=args.seed, population_scale=args.scale,
+                                  local_teams=teams)
     except ValueError as exc:
         parser.error(str(exc))
     for path in result.files:

@@ -202,8 +202,8 @@ def test_nazorg_share_is_over_known_values_with_the_unknown_beside_it(tmp_path):
 
 def test_workbook_nazorg_count_n_and_interval_come_from_the_stored_counts(tmp_path):
     """Large enough not to be shielded: 20 ja, 20 nee, 60 blank -> shown k 20, n 40 (not 50 of 100)."""
+    from etl.core.catalogue import load_catalogue
     from etl.report import stats
-    from etl.report.catalogue import load_catalogue
     from etl.report.keyfigures import share_parts
     from etl.report.protect import protect_quarter
 

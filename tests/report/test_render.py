@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
+from etl.core.catalogue import load_catalogue
 from etl.core.config import SOURCES, DataDirs
 from etl.report import SHEET_ORDER, build_workbook
-from etl.report.catalogue import load_catalogue
 from tests.report.layout import (
     clipped_in_pdf,
     cut_off_cells,

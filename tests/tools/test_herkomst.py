@@ -7,9 +7,9 @@ import json
 import pytest
 from openpyxl import load_workbook
 
+from etl.core.catalogue import load_catalogue
 from etl.core.sources import load_sources
 from etl.intake.provenance import parse_rows
-from etl.report.catalogue import load_catalogue
 from etl.report.protect import protect_quarter
 from etl.store.dataset import load
 from etl.store.db import Store

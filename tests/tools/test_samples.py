@@ -573,8 +573,12 @@ def test_population_scale_multiplies_counts(tmp_path, sample):
 
 def test_cli_prints_the_files_written(tmp_path, capsys):
     assert samples.main(["--out", str(tmp_path), "--seed", "7", "--quarters", "2024Q3,2024Q4"]) == 0
-    printed = capsys.readouterr().out.split()
-    assert len(printed) == 6
+    printed = capsys.readouterr().out.splitlines()
+    # Three partners and, by default, the demo's two local teams (in their own folders).
+    assert len(printed) == 10
     assert all(Path(p).is_file() and Path(p).is_relative_to(tmp_path) for p in printed)
     assert {Path(p).parent.relative_to(tmp_path).as_posix() for p in printed} == {
-        folder(s) for s in ("veilig_thuis", "wij", "vrouwenopvang")}
+        *(folder(s) for s in ("veilig_thuis", "wij", "vrouwenopvang")), "wij/het-hogeland", "wij/westerkwartier"}
+    capsys.readouterr()
+    assert samples.main(["--out", str(tmp_path / "zonder"), "--quarters", "2024Q4", "--lokale-teams", ""]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3

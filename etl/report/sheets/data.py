@@ -72,19 +72,22 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
         cell = view.cells.get(key)
         ind = ctx.catalogue.get(row.bron, row.indicator)
         gebied = ctx.gemeente_naam(row.gebied_code) if row.gebied_type == "gemeente" else (
-            "Regio Groningen" if row.gebied_type == "regio" else row.gebied_code)
+            ("Regio Groningen" if row.gebied_code == "regio" else "Regio Groningen (geleverde organisaties)")
+            if row.gebied_type == "regio" else row.gebied_code)
         w.put(r, 1, row.periode, "tekst")
         w.put(r, 2, ctx.source_name(row.bron), "tekst")
         w.put(r, 3, GEBIED_TYPE_NL.get(row.gebied_type, row.gebied_type), "tekst")
         w.put(r, 4, gebied, "tekst")
-        w.put(r, 5, row.gebied_code if row.gebied_type == "gemeente" else "", "tekst")
+        w.put(r, 5, row.gebied_code if row.gebied_type in ("gemeente", "regio") else "", "tekst")
         w.put(r, 6, ind.label, "tekst")
         put_shown(w, r, 7, cell, ind.soort, "", row.status)
         w.put(r, 8, status_nl(row.status, row.gebied_type), "tekst")
         w.put(r, 9, (cell.reason if cell is not None and cell.hidden else ""), "tekst")
         w.put(r, 10, row.indicator, "tekst")
         w.put(r, 11, row.levering_id, "tekst")
-        w.put(r, 12, herkomst_text(ctx.herkomst, key, cell is not None and cell.hidden), "notitie")
+        # A region total over organisations (etl.store.regions) says which it adds up, and who is missing.
+        note = getattr(row, "toelichting", "") or ""
+        w.put(r, 12, note or herkomst_text(ctx.herkomst, key, cell is not None and cell.hidden), "notitie")
         r += 1
     last = max(r - 1, header_row + 1)
     table = Table(displayName=TABLE_NAME, ref=f"A{header_row}:L{last}")

@@ -50,7 +50,7 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
         v = d.validatie or {}
         failed = _first(v, "failed", "niet_geslaagd", "mislukt") or []
         n_partner = int((partner_rows["levering_id"] == d.levering_id).sum()) if d.actueel else None
-        w.row(r, [(ctx.source_name(d.bron), "tekst"), (d.bestandsnaam, "tekst"), (local_time(d.ontvangen_op), "tekst"),
+        w.row(r, [(ctx.organisation_name(d), "tekst"), (d.bestandsnaam, "tekst"), (local_time(d.ontvangen_op), "tekst"),
                   ("ja" if d.actueel else "nee (vervangen)", "tekst"),
                   (_first(v, "evaluated", "uitgevoerd"), "metagetal"), (_first(v, "passed", "geslaagd"), "metagetal"),
                   # Centred when "geen", so it does not read as one with the count beside it.
@@ -60,6 +60,10 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
     for bron in ctx.missing_sources:
         w.row(r, [(ctx.source_name(bron), "vet"), ("ontbreekt — geen 0", "vet")])
         r += 1
+    for lacking in ctx.missing_organisations.values():
+        for org in lacking:
+            w.row(r, [(org.naam, "vet"), ("ontbreekt — geen 0", "vet")])
+            r += 1
 
     r = section(w, r + 1, "Geaccepteerde waarschuwingen", last_col=10)
     w.header(r, ["Bron", "Melding", "Tabblad", "Kolom", "Cellen", "Rijen (Excel)"])
@@ -68,7 +72,7 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
     for d in ctx.current_deliveries:
         for p in d.warnings:
             any_warning = True
-            w.row(r, [(ctx.source_name(d.bron), "tekst_wrap"), (p.get("message", ""), "tekst_wrap"),
+            w.row(r, [(ctx.organisation_name(d), "tekst_wrap"), (p.get("message", ""), "tekst_wrap"),
                       (p.get("sheet") or "", "tekst_wrap"), (_column_label(ctx, d.bron, p.get("column")), "tekst_wrap"),
                       (_cells_text(problem_cells(p)), "tekst_wrap"), (format_rows(p.get("rows") or []), "tekst_wrap")])
             r += 1
@@ -91,7 +95,7 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
     paragraph(w, r, "Een door de partner afgeschermde cel telt niet mee in het regiototaal van die indicator: dat totaal "
                     "staat als x. Getallen op dit tabblad tellen controles en cellen, geen personen.",
               last_col=8, style="notitie_wrap", chars_per_line=150)
-    w.fix_width(1, 22)
+    w.fix_width(1, 28)
     w.fix_width(2, 40)
     w.fix_width(3, 16)
     w.fix_width(7, 34)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from openpyxl.workbook import Workbook
 
+from etl.core.organisations import organisations
 from etl.core.quarters import label_nl
 from etl.report.context import DeliveryInfo, ReportContext, local_time
 from etl.report.disclosure import PRIMARY_TEXT, SECONDARY_TEXT
@@ -17,7 +18,8 @@ SHEETS = (
                      "hetzelfde kwartaal vorig jaar, het trendsignaal en het oordeel."),
     ("Veilig Thuis", "meldingen en adviezen per gemeente, per 1.000 inwoners en vergeleken met de regio; "
                      "soort geweld, melders, hermeldingen, huisverboden en ICM."),
-    ("WIJ", "casussen per wijk in de stad Groningen; de noordelijke wijken apart opgeteld."),
+    ("WIJ", "casussen per wijk in de stad Groningen, de noordelijke wijken apart opgeteld; daaronder per gemeente "
+            "de lokale teams en de regio."),
     ("Vrouwenopvang", "aanmeldingen, opnames en uitstroom per gemeente van herkomst; bezetting, wachtlijst, steunpunt."),
     ("Trends", "acht kwartalen per kernindicator, met gemiddelde en grenzen voor gewone schommeling."),
     ("Funnelplots", "gemeenten en wijken naast elkaar, met grenzen die rekening houden met hun grootte."),
@@ -76,12 +78,22 @@ def _areas(names: list[str]) -> str:
 
 def warning_sentence(ctx: ReportContext, bron: str, unknown: dict[str, list[str]]) -> str:
     """``WIJ Groningen: aangenomen met 2 waarschuwingen. Daardoor onbekend: Kinderen betrokken (...)``."""
-    d = ctx.delivery_for(bron)
-    n = len(d.warnings) if d else 0
+    n = sum(len(d.warnings) for d in ctx.warned_deliveries(bron))
     parts = [f"{ctx.catalogue.label(bron, ind)} ({_areas(areas)})" for ind, areas in unknown.items()]
     return (f"{ctx.source_name(bron)}: aangenomen met {n} {'waarschuwing' if n == 1 else 'waarschuwingen'} "
             f"(zie Datakwaliteit). Daardoor staat als '{MISSING_TEXT}': "
             + "; ".join(parts) + ".")
+
+
+def organisations_sentence(ctx: ReportContext, bron: str, lacking: list) -> str:
+    """``WIJ Groningen: 3 van de 10 organisaties hebben geleverd ...`` (the region's honesty line)."""
+    total = len(organisations(bron))
+    have = [ctx.organisation_name(d) for d in ctx.current_deliveries if d.bron == bron]
+    verb = "heeft" if len(have) == 1 else "hebben"
+    return (f"{ctx.source_name(bron)}: {len(have)} van de {total} organisaties {verb} geleverd "
+            f"({', '.join(dict.fromkeys(have))}). Nog geen levering van {', '.join(o.naam for o in lacking)}: "
+            f"hun cijfers staan als '{MISSING_TEXT}' (geen 0), en het regiototaal daardoor ook. De som van wat "
+            "wel geleverd is, staat apart als 'geleverde organisaties'.")
 
 
 def write(wb: Workbook, ctx: ReportContext) -> None:
@@ -105,7 +117,7 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
         w.put(r, 1, "Geen enkele levering voor dit kwartaal.", "tekst")
         r += 1
     for d in ctx.deliveries:
-        w.row(r, [(ctx.source_name(d.bron), "tekst_wrap"), (d.bestandsnaam, "tekst_wrap"),
+        w.row(r, [(ctx.organisation_name(d), "tekst_wrap"), (d.bestandsnaam, "tekst_wrap"),
                   (local_time(d.ontvangen_op), "tekst"), (used_text(ctx, d), "tekst_wrap"),
                   (replaces_text(ctx, d), "tekst_wrap"), (completeness_text(ctx, d), "tekst_wrap")])
         r += 1
@@ -116,7 +128,7 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
 
     r = section(w, r + 1, "Volledigheid", last_col=6)
     warned = {b: u for b, u in ctx.unknown_by_warning.items() if u}
-    if not ctx.missing_sources and not ctx.missing_parts and not warned:
+    if not ctx.missing_sources and not ctx.missing_parts and not warned and not ctx.missing_organisations:
         n = len(ctx.current_deliveries)
         with_warnings = sum(1 for d in ctx.current_deliveries if d.warnings)
         text = f"Alle verwachte leveringen ({n}) zijn binnen en geen cijfer ontbreekt."
@@ -129,6 +141,8 @@ def write(wb: Workbook, ctx: ReportContext) -> None:
         w.put(r, 1, f"{ctx.source_name(bron)}: ontbreekt — geen 0. De cijfers van deze partner staan in deze "
                     f"werkmap als '{MISSING_TEXT}'.", "vet", measure=False)
         r += 1
+    for bron, lacking in ctx.missing_organisations.items():
+        r = paragraph(w, r, organisations_sentence(ctx, bron, lacking), last_col=6, chars_per_line=125)
     for line in ctx.missing_parts:
         w.put(r, 1, line, "tekst", measure=False)
         r += 1
