@@ -278,10 +278,14 @@ VT_ORGANISATIONS = 26          # the national anchors: 26 Veilig Thuis organisat
 
 
 def vt_organisations(gemeenten: list[tuple[str, str]], n: int = VT_ORGANISATIONS) -> list[tuple[str, list[tuple[str, str]]]]:
-    """(organisation code, its municipalities): contiguous slices, the first holding the region's own ten."""
-    size = -(-len(gemeenten) // n)
-    codes = ["veilig-thuis-groningen", *(f"vt-regio-{i:02d}" for i in range(2, n + 1))]
-    return [(codes[i], gemeenten[i * size:(i + 1) * size]) for i in range(n) if gemeenten[i * size:(i + 1) * size]]
+    """(organisation code, its municipalities): Veilig Thuis Groningen holds the region's own ten
+    (as the real one does), the other ``n - 1`` share the rest in contiguous slices whose sizes
+    differ by at most one (fewer organisations only when there are fewer municipalities)."""
+    own, rest = gemeenten[:10], gemeenten[10:]
+    k = min(n - 1, len(rest))
+    bounds = [len(rest) * i // k for i in range(k + 1)] if k else [0]
+    slices = [rest[bounds[i]:bounds[i + 1]] for i in range(k)]
+    return [("veilig-thuis-groningen", own), *((f"vt-regio-{i + 2:02d}", sl) for i, sl in enumerate(slices))]
 
 
 def write_national_aggregates(out: Path, gemeenten: list[tuple[str, str]], seed: int) -> list[Path]:
@@ -399,7 +403,7 @@ def prepare_inputs(root: Path, sz: dict) -> dict:
             write_wij_workbook(d / "wij" / "wij-groningen" / f"WIJ_landelijk_{PERIODE}_deel{i + 1}.xlsx", rows, seed=101 + i)
         national_reference(d / "reference", gem)
 
-    national = _cached(root, f"national-g{sz['national_gemeenten']}-r{n}-f{parts}-vt{VT_ORGANISATIONS}", build_national)
+    national = _cached(root, f"national-g{sz['national_gemeenten']}-r{n}-f{parts}-vt{VT_ORGANISATIONS}-own10", build_national)
     big = _cached(root, f"wij-{sz['big_rows']}-s1",
                   lambda d: write_wij_workbook(d / "wij" / "wij-groningen" / f"WIJ_{sz['big_rows']}_rijen_{PERIODE}.xlsx", sz["big_rows"], seed=1))
     return {
@@ -499,6 +503,33 @@ def _drop(files: list[list[str]], dirs) -> None:
         os.utime(target, (0, 0))
 
 
+def _store_url(spec: dict) -> str:
+    """The store a worker writes to: ``spec["store_url"]`` (a PostgreSQL database the driver
+    made for this run), else the SQLite file under the run's data folder."""
+    url = spec.get("store_url") or ""
+    if url:
+        os.environ["MONITOR_STORE_URL"] = url          # for anything that reads the environment
+    return url
+
+
+def store_check(root: str, url: str) -> dict:
+    """After the end-to-end run: one current delivery per (source, organisation, quarter) and
+    no dataset value twice; the counts the table prints."""
+    from etl.core.config import DataDirs
+    from etl.store.db import Store
+
+    with Store(DataDirs(Path(root), url)) as store:
+        dup_current = store.rows("""SELECT bron, organisatie, periode FROM delivery_quarters WHERE actueel = 1
+                                    GROUP BY bron, organisatie, periode HAVING COUNT(*) > 1""")
+        dup_values = store.rows("""SELECT COUNT(*) AS n FROM (SELECT levering_id, periode, gebied_type, gebied_code, indicator
+                                   FROM dataset_values GROUP BY levering_id, periode, gebied_type, gebied_code, indicator
+                                   HAVING COUNT(*) > 1) AS d""")
+        current = store.rows("SELECT COUNT(*) AS n FROM delivery_quarters WHERE actueel = 1")
+        orgs = store.rows("SELECT bron, COUNT(DISTINCT organisatie) AS n FROM delivery_quarters WHERE actueel = 1 GROUP BY bron")
+    return {"current_deliveries": int(current[0]["n"]), "duplicate_current": len(dup_current),
+            "duplicate_values": int(dup_values[0]["n"]), "organisations": {r["bron"]: int(r["n"]) for r in orgs}}
+
+
 def task_stages(spec: dict) -> dict:
     """Each stage of the pipeline on each file of one size, timed and memory-sampled."""
     sampler = RssSampler()
@@ -531,12 +562,12 @@ def task_stages(spec: dict) -> dict:
     work = Path(tempfile.mkdtemp(prefix="bench-stages-"))
     try:
         with reference_override(spec["reference"]):
-            dirs = DataDirs(work / "data").ensure()
+            dirs = DataDirs(work / "data", _store_url(spec)).ensure()
             if spec["history"]:
                 _drop(spec["history"], dirs)
                 os.environ["MONITOR_STABLE_SECONDS"] = "0"
                 process_inbox(dirs)                  # earlier quarters, so the workbook has history
-            store = Store(dirs.db_path)
+            store = Store(dirs)
             total = 0
             for path_s, folder in spec["files"]:
                 bron = folder.split("/")[0]
@@ -602,7 +633,7 @@ def task_e2e(spec: dict, t_start: float, c_start: float = 0.0) -> dict:
         from etl.store import dataset
 
         with reference_override(spec["reference"]):
-            dirs = DataDirs(work / "data").ensure()
+            dirs = DataDirs(work / "data", _store_url(spec)).ensure()
             os.environ["MONITOR_STABLE_SECONDS"] = "0"
             _drop(spec["files"], dirs)
             parts["imports"] = time.perf_counter() - t
@@ -633,7 +664,7 @@ def task_history(spec: dict) -> dict:
     from etl.core.config import DataDirs
     from etl.intake.inbox import process_inbox
 
-    dirs = DataDirs(Path(spec["keep"])).ensure()
+    dirs = DataDirs(Path(spec["keep"]), _store_url(spec)).ensure()
     os.environ["MONITOR_STABLE_SECONDS"] = "0"
     _drop(spec["history"], dirs)
     outcomes = process_inbox(dirs)
@@ -649,7 +680,7 @@ def task_report(spec: dict, t_start: float, c_start: float) -> dict:
     from etl.store.dataset import export_quarter
 
     with reference_override(spec["reference"]):
-        dirs = DataDirs(Path(spec["data"]))
+        dirs = DataDirs(Path(spec["data"]), _store_url(spec))
         parts["imports"] = time.perf_counter() - t
         t = time.perf_counter()
         export = export_quarter(spec["periode"], dirs)
@@ -818,12 +849,41 @@ def worker_main(task: dict) -> dict:
         return task_naive(task, t_start, c_start)
     if kind == "floor_process":
         return task_floor_process(task, t_start, c_start)
+    if kind == "check":
+        return store_check(task["root"], task.get("store_url") or "")
     raise ValueError(kind)
 
 
 # =====================================================================================
 # Driver
 # =====================================================================================
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _pg_admin():
+    import psycopg
+
+    return psycopg.connect(os.environ.get("MONITOR_BENCH_PG", PG_ADMIN), autocommit=True, connect_timeout=5)
+
+
+def pg_database(name: str, template: str | None = None) -> str:
+    """A fresh database ``name`` on the benchmark's PostgreSQL server (made again if it
+    exists; cloned from ``template`` if given); its store URL."""
+    with _pg_admin() as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template or "template0"}" ENCODING \'UTF8\'')
+    import sqlalchemy as sa
+
+    url = sa.make_url(os.environ.get("MONITOR_BENCH_PG", PG_ADMIN)).set(drivername="postgresql+psycopg", database=name)
+    return url.render_as_string(hide_password=False)
+
+
+def drop_databases(*names: str) -> None:
+    with _pg_admin() as c:
+        for name in names:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
 
 def run_worker(task: dict, in_process: bool) -> dict:
     """Run one measurement; in a fresh process its peak memory is the child's own ru_maxrss."""
@@ -900,7 +960,7 @@ def _fmt_rate(rows: int, seconds: float) -> str:
 
 
 def render(results: dict, targets: list[tuple[str, str, bool | None]]) -> str:
-    lines = []
+    lines = [f"store: {results.get('store', 'sqlite')}"]
     fresh = "same process" if results.get("quick") else "fresh process"
     hdr = f"{'size':<14} {'stage':<36} {'seconds':>9} {'cpu s':>8} {'peak MB':>9} {'rows':>10} {'rows/s':>11}"
     lines += [hdr, "-" * len(hdr)]
@@ -926,6 +986,12 @@ def render(results: dict, targets: list[tuple[str, str, bool | None]]) -> str:
             lines.append(f"{'':<14} {'  = start-up':<36} {p['imports']:>9.3f}")
             lines.append(f"{'':<14} {'  + process_inbox (moves, receipts)':<36} {p['process_inbox']:>9.3f}")
             lines.append(f"{'':<14} {'  + dataset + workbook':<36} {p['dataset'] + p['workbook']:>9.3f}")
+            ck = e2e.get("check")
+            if ck:
+                orgs = ", ".join(f"{b} {n}" for b, n in sorted(ck["organisations"].items()))
+                lines.append(f"{'':<14}   store check: {ck['current_deliveries']} current (delivery, quarter), "
+                             f"organisations {orgs}; {ck['duplicate_current']} duplicate current, "
+                             f"{ck['duplicate_values']} duplicate values")
         rep = results.get("report", {}).get(size)
         if rep:
             lines.append(f"{'':<14} {'QUARTERLY REPORT, ' + fresh:<36} {rep['seconds']:>9.3f} {rep['cpu_seconds']:>8.3f} {rep['maxrss_mb']:>9.0f} "
@@ -1038,6 +1104,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--latency", action="store_true",
                     help="also measure drop -> receipt over 20 files on the loopback CeleryExecutor stack (bench/latency.py, ~10 min)")
     ap.add_argument("--latency-files", type=int, default=20)
+    ap.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite",
+                    help="the store the runs write to: the embedded SQLite file (default) or a fresh database "
+                         "per run on the PostgreSQL server of MONITOR_BENCH_PG (default "
+                         f"{PG_ADMIN}; start it with scripts/ensure-services.sh)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
@@ -1055,8 +1125,12 @@ def main(argv: list[str] | None = None) -> int:
                      "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
                      "started": dt.datetime.now().isoformat(timespec="seconds")}
     # National last: in-process its reference override is swapped in and out again.
+    results["store"] = args.store
+    pg = args.store == "postgresql"
     for size in [s for s in ("region", "big", "national") if s in sizes]:
         spec = plan[size]
+        if pg:
+            spec = {**spec, "store_url": pg_database(f"bench_{size}")}
         print(f"  {SIZE_LABEL[size]}: stages ...", file=sys.stderr)
         results["stages"][size] = run_worker({"task": "stages", **spec}, in_process)
         print(f"  {SIZE_LABEL[size]}: end to end ...", file=sys.stderr)
@@ -1065,18 +1139,30 @@ def main(argv: list[str] | None = None) -> int:
         if spec["history"]:
             base = args.out / "work" / f"{size}-history"
             shutil.rmtree(base, ignore_errors=True)
-            run_worker({"task": "history", "history": spec["history"], "keep": str(base)}, in_process)
+            history_url = pg_database(f"bench_{size}_history") if pg else ""
+            run_worker({"task": "history", "history": spec["history"], "keep": str(base), "store_url": history_url,
+                        "reference": spec["reference"]}, in_process)
         # Fresh-process runs are repeated (best wall time kept, all listed) where that is cheap:
         # other processes on this shared machine stretch single runs.
         n = 1 if size == "national" else sz["repeats"]
-        results["e2e"][size] = best_of(n, {"task": "e2e", **spec, "keep": str(keep), "base": str(base) if base else None},
-                                       in_process)
+        runs = []
+        for _ in range(n):
+            # Each run starts from the history alone: a fresh database cloned from the history's
+            # (PostgreSQL's CREATE DATABASE ... TEMPLATE, the counterpart of copying the folder).
+            url = pg_database(f"bench_{size}", template=f"bench_{size}_history" if base else None) if pg else ""
+            runs.append(run_worker({"task": "e2e", **spec, "store_url": url, "keep": str(keep),
+                                    "base": str(base) if base else None}, in_process))
+        results["e2e"][size] = best = min(runs, key=lambda r: r["seconds"])
+        best["runs_seconds"] = [round(r["seconds"], 3) for r in runs]
+        results["e2e"][size]["check"] = run_worker({"task": "check", "root": str(keep), "store_url": url}, in_process)
         if base:
             shutil.rmtree(base, ignore_errors=True)
         print(f"  {SIZE_LABEL[size]}: quarterly report ...", file=sys.stderr)
         results["report"][size] = best_of(n, {"task": "report", "data": str(keep), "periode": spec["periode"],
-                                              "reference": spec["reference"]}, in_process)
+                                              "reference": spec["reference"], "store_url": url}, in_process)
         shutil.rmtree(keep, ignore_errors=True)
+        if pg:
+            drop_databases(f"bench_{size}", f"bench_{size}_history")
     if "big" in sizes:
         big_file, folder = plan["big"]["files"][0]
         bron = folder.split("/")[0]

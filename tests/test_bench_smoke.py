@@ -46,4 +46,4 @@ def test_quick_benchmark_prints_the_whole_table(tmp_path):
     assert all(results["read"]["best"][k] > 0 for k in ("fastexcel", "calamine", "read_stage"))
     # Generated inputs are cached by their parameters.
     assert sorted(p.name for p in (out / "inputs").iterdir()) == [
-        "national-g24-r2000-f2-vt26", "region-q2-s20241", "wij-1000-s1"]
+        "national-g24-r2000-f2-vt26-own10", "region-q2-s20241", "wij-1000-s1"]

@@ -47,7 +47,7 @@ def _cell(base: str, c, selected: str | None) -> str:
         inner = f'<a href="{escape(href)}" title="{escape(title)} — open de levering">{inner}</a>'
     sel = " sel" if selected and c.levering_id == selected else ""
     return (f'<td class="c {c.state}{sel}" data-bron="{escape(c.bron)}" data-kwartaal="{escape(c.periode)}" '
-            f'data-status="{escape(c.state)}">{inner}</td>')
+            f'data-status="{escape(c.state)}" data-organisatie="{escape(c.organisatie)}">{inner}</td>')
 
 
 def matrix_table(m: Matrix, base: str, selected: str | None = None) -> str:
@@ -79,6 +79,7 @@ def detail_block(d: dict, base: str) -> str:
                 '</section>')
     parts = [f'<section class="detail" id="levering"><h2>Levering {escape(d["bestandsnaam"])}</h2>',
              '<table class="pr">',
+             f'<tr><th>Organisatie</th><td>{escape(d.get("organisatie_naam") or "")}</td></tr>',
              f'<tr><th>Status</th><td>{escape(d["status"])}</td></tr>',
              f'<tr><th>Ontvangen</th><td>{escape(d["ontvangen"])}</td></tr>',
              f'<tr><th>Kenmerk</th><td>{escape(d["levering_id"])}</td></tr>',

@@ -56,6 +56,7 @@ class Cell:
     levering_id: str | None
     deadline: str
     notes: tuple[str, ...] = ()
+    organisatie: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ class Row:
     cells: tuple[Cell, ...]
     # Refusals that cannot be placed in a quarter, and every restricted one: text only.
     overige: tuple[dict, ...] = ()
+    #: The organisation of this row; empty where the source's deliveries are one row.
+    organisatie: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,9 +78,10 @@ class Matrix:
     legend: tuple[tuple[str, str, str], ...] = field(
         default=tuple((k, s, lbl) for k, (s, lbl) in STATES.items()))
 
-    def cell(self, bron: str, periode: str) -> Cell:
+    def cell(self, bron: str, periode: str, organisatie: str | None = None) -> Cell:
+        """The cell of a source's quarter: of its first row, or of one organisation's row."""
         for r in self.rows:
-            if r.bron == bron:
+            if r.bron == bron and organisatie in (None, r.organisatie):
                 for c in r.cells:
                     if c.periode == periode:
                         return c
@@ -89,7 +93,7 @@ class Matrix:
             "kwartalen": list(self.quarters),
             "legenda": [{"status": k, "symbool": s, "tekst": lbl} for k, s, lbl in self.legend],
             "partners": [
-                {"bron": r.bron, "naam": r.naam, "overige": list(r.overige),
+                {"bron": r.bron, "organisatie": r.organisatie, "naam": r.naam, "overige": list(r.overige),
                  "kwartalen": [{**asdict(c), "notes": list(c.notes)} for c in r.cells]}
                 for r in self.rows],
         }
@@ -118,75 +122,108 @@ def _warnings(d: dict) -> list[dict]:
 
 
 def build_matrix(deliveries: list[dict], links: list[dict], *, today: dt.date,
-                 sources: dict[str, tuple[str, int]], quarters: list[str] | None = None) -> Matrix:
+                 sources: dict[str, tuple[str, int]], quarters: list[str] | None = None,
+                 organisations: dict[str, list[tuple[str, str]]] | None = None) -> Matrix:
     """The matrix from the store's rows; ``sources`` maps bron -> (name, deadline_dagen).
+
+    ``organisations`` maps a source with several organisations to its (code, name) pairs:
+    such a source gets one row per organisation, so a local team that has not delivered
+    shows as "te laat" instead of hiding behind another team's delivery. A source not in
+    it is one row whatever the organisation of its deliveries. A refusal that belongs to
+    no organisation (dropped in the source's shared root) is listed under the first row.
 
     Quarters default to every quarter from the first to the last one any delivery
     covers (gaps filled, so a missing quarter shows as a column of "te laat").
     """
+    organisations = organisations or {}
     by_id = {d["levering_id"]: d for d in deliveries}
     if quarters is None:
         seen = {lk["periode"] for lk in links}
         seen |= {p for d in deliveries if not is_restricted(d) for p in d["periodes"] if QUARTER_RE.match(p)}
         quarters = quarter_range(min(seen), max(seen)) if seen else []
-    current = {(lk["bron"], lk["periode"]): lk["levering_id"] for lk in links if lk["actueel"]}
+
+    def row_key(bron: str, organisatie: str | None) -> tuple[str, str]:
+        codes = [c for c, _ in organisations.get(bron, [])]
+        if not codes:
+            return bron, ""
+        return bron, organisatie if organisatie in codes else codes[0]
+
+    current = {(*row_key(lk["bron"], lk.get("organisatie")), lk["periode"]): lk["levering_id"]
+               for lk in links if lk["actueel"]}
     replaced: dict[tuple[str, str], list[str]] = {}
     for lk in links:
         if lk["vervangen_door"]:
             replaced.setdefault((lk["vervangen_door"], lk["periode"]), []).append(lk["levering_id"])
-    rejected: dict[tuple[str, str], list[dict]] = {}
+    rejected: dict[tuple[str, str, str], list[dict]] = {}
+    unplaced: dict[tuple[str, str], list[dict]] = {}          # refusals of no known organisation
     for d in deliveries:                                   # oldest first
         if d["status"] == DeliveryStatus.REJECTED and not is_restricted(d):
+            known = [c for c, _ in organisations.get(d["bron"], [])]
+            if known and d.get("organisatie") not in known:
+                unplaced.setdefault(row_key(d["bron"], None), []).append(d)
+                continue
             for p in d["periodes"]:
-                rejected.setdefault((d["bron"], p), []).append(d)
+                rejected.setdefault((*row_key(d["bron"], d.get("organisatie")), p), []).append(d)
 
     bronnen = list(sources) + sorted({d["bron"] for d in deliveries} - set(sources))
     rows = []
     for bron in bronnen:
         naam, dagen = sources.get(bron, (bron, 21))
-        cells = []
-        for q in quarters:
-            dl = deadline(dagen, q)
-            notes: list[str] = []
-            lid = current.get((bron, q))
-            refused = rejected.get((bron, q), [])
-            if lid and lid in by_id:
-                d = by_id[lid]
-                warn = _warnings(d)
-                earlier = replaced.get((lid, q), [])
-                state = "vervangen" if earlier else ("waarschuwingen" if warn else "aangenomen")
-                if earlier:
-                    notes.append(f"vervangt {len(earlier)} eerdere levering" + ("en" if len(earlier) > 1 else ""))
-                if warn:
-                    notes.append(f"{len(warn)} waarschuwing" + ("en" if len(warn) > 1 else ""))
-                if local_date(d["ontvangen_op"]) > dl:
-                    notes.append(f"ontvangen na de deadline ({dl:%d-%m-%Y})")
-                later = [r for r in refused if r["ontvangen_op"] > d["ontvangen_op"]]
-                if later:
-                    notes.append("een latere levering is afgekeurd")
-            elif refused:
-                state, lid = "afgekeurd", refused[-1]["levering_id"]
-                if len(refused) > 1:
-                    notes.append(f"{len(refused)} pogingen afgekeurd")
-                if today > dl:
-                    notes.append(f"deadline verstreken ({dl:%d-%m-%Y})")
-            else:
-                lid = None
-                state = "te_laat" if today > dl else "ontbreekt"
-                notes.append(f"deadline {dl:%d-%m-%Y}")
-            symbol, label = STATES[state]
-            cells.append(Cell(bron, q, state, symbol, label, lid, dl.isoformat(), tuple(notes)))
-        overige = []
-        for d in deliveries:
-            if d["bron"] != bron or d["status"] != DeliveryStatus.REJECTED:
-                continue
-            if is_restricted(d):
-                overige.append({"tekst": restricted_text(d), "ontvangen_op": d["ontvangen_op"]})
-            elif not any(p in quarters for p in d["periodes"]):
-                overige.append({"tekst": "afgekeurd, zonder herkenbaar kwartaal", "ontvangen_op": d["ontvangen_op"],
-                                "levering_id": d["levering_id"]})
-        rows.append(Row(bron, naam, tuple(cells), tuple(overige)))
+        for code, row_naam in organisations.get(bron) or [("", naam)]:
+            key = (bron, code)
+            cells = []
+            for q in quarters:
+                dl = deadline(dagen, q)
+                notes: list[str] = []
+                lid = current.get((*key, q))
+                refused = rejected.get((*key, q), [])
+                if lid and lid in by_id:
+                    d = by_id[lid]
+                    warn = _warnings(d)
+                    earlier = replaced.get((lid, q), [])
+                    state = "vervangen" if earlier else ("waarschuwingen" if warn else "aangenomen")
+                    if earlier:
+                        notes.append(f"vervangt {len(earlier)} eerdere levering" + ("en" if len(earlier) > 1 else ""))
+                    if warn:
+                        notes.append(f"{len(warn)} waarschuwing" + ("en" if len(warn) > 1 else ""))
+                    if local_date(d["ontvangen_op"]) > dl:
+                        notes.append(f"ontvangen na de deadline ({dl:%d-%m-%Y})")
+                    later = [r for r in refused if r["ontvangen_op"] > d["ontvangen_op"]]
+                    if later:
+                        notes.append("een latere levering is afgekeurd")
+                elif refused:
+                    state, lid = "afgekeurd", refused[-1]["levering_id"]
+                    if len(refused) > 1:
+                        notes.append(f"{len(refused)} pogingen afgekeurd")
+                    if today > dl:
+                        notes.append(f"deadline verstreken ({dl:%d-%m-%Y})")
+                else:
+                    lid = None
+                    state = "te_laat" if today > dl else "ontbreekt"
+                    notes.append(f"deadline {dl:%d-%m-%Y}")
+                symbol, label = STATES[state]
+                cells.append(Cell(bron, q, state, symbol, label, lid, dl.isoformat(), tuple(notes), code))
+            overige = []
+            for d in deliveries:
+                if d["status"] != DeliveryStatus.REJECTED or row_key(d["bron"], d.get("organisatie")) != key:
+                    continue
+                if is_restricted(d):
+                    overige.append({"tekst": restricted_text(d), "ontvangen_op": d["ontvangen_op"]})
+                elif d in unplaced.get(key, []):
+                    overige.append({"tekst": "afgekeurd, niet in de map van een organisatie",
+                                    "ontvangen_op": d["ontvangen_op"], "levering_id": d["levering_id"]})
+                elif not any(p in quarters for p in d["periodes"]):
+                    overige.append({"tekst": "afgekeurd, zonder herkenbaar kwartaal", "ontvangen_op": d["ontvangen_op"],
+                                    "levering_id": d["levering_id"]})
+            rows.append(Row(bron, row_naam, tuple(cells), tuple(overige), code))
     return Matrix(tuple(quarters), tuple(rows), today.isoformat())
+
+
+def organisation_table() -> dict[str, list[tuple[str, str]]]:
+    """Sources with several organisations -> their (code, name): one matrix row each."""
+    from etl.core.organisations import has_several, organisations
+
+    return {b: [(o.code, o.naam) for o in organisations(b)] for b in SOURCES if has_several(b)}
 
 
 def source_table() -> dict[str, tuple[str, int]]:
@@ -211,7 +248,8 @@ def load_matrix(dirs: DataDirs | None = None, today: dt.date | None = None,
     if Store.exists(dirs):
         with Store.open(dirs) as store:
             deliveries, links = store.delivery_summaries(), store.quarter_links()
-    return build_matrix(deliveries, links, today=today or today_local(), sources=source_table(), quarters=quarters)
+    return build_matrix(deliveries, links, today=today or today_local(), sources=source_table(), quarters=quarters,
+                        organisations=organisation_table())
 
 
 # --------------------------------------------------------------------------- one delivery
@@ -230,16 +268,35 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
+def _folder(d: dict) -> str:
+    """The delivery's partner folder; the source's root for an organisation no longer configured."""
+    from etl.core.organisations import folder_of
+
+    try:
+        return folder_of(d["bron"], d.get("organisatie") or "")
+    except KeyError:
+        return d["bron"]
+
+
+def _organisation_name(d: dict) -> str:
+    from etl.core.organisations import organisation
+
+    try:
+        return organisation(d["bron"], d.get("organisatie") or "").naam
+    except KeyError:
+        return "geen (niet in de map van een organisatie)" if not d.get("organisatie") else str(d["organisatie"])
+
+
 def receipt_path(dirs: DataDirs, d: dict) -> Path:
-    return dirs.outbox / d["bron"] / (receipt_stem(d["levering_id"], d["ontvangen_op"], d["bestandsnaam"])
+    return dirs.outbox / _folder(d) / (receipt_stem(d["levering_id"], d["ontvangen_op"], d["bestandsnaam"])
                                       + ".ontvangstbewijs.txt")
 
 
 def copy_path(dirs: DataDirs, d: dict) -> Path:
     from etl.intake.markup import COPY_SUFFIX
 
-    return dirs.outbox / d["bron"] / (receipt_stem(d["levering_id"], d["ontvangen_op"], d["bestandsnaam"])
-                                      + COPY_SUFFIX)
+    return dirs.outbox / _folder(d) / (receipt_stem(d["levering_id"], d["ontvangen_op"], d["bestandsnaam"])
+                                       + COPY_SUFFIX)
 
 
 def marked_copy(dirs: DataDirs, levering_id: str) -> Path | None:
@@ -295,6 +352,8 @@ def load_detail(dirs: DataDirs | None, levering_id: str) -> dict | None:
         "levering_id": levering_id,
         "afgeschermd": False,
         "bron": d["bron"],
+        "organisatie": d.get("organisatie") or "",
+        "organisatie_naam": _organisation_name(d),
         "bestandsnaam": _printable(d["bestandsnaam"]),
         "ontvangen": local_time_nl(d["ontvangen_op"]),
         "status": status,

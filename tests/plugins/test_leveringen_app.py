@@ -68,7 +68,8 @@ def bearer(token: str) -> dict[str, str]:
 def test_every_state_lands_in_its_cell(state_store):
     m = load_matrix(state_store.dirs)
     assert m.quarters == (Q3, Q4)
-    states = {(r.bron, c.periode): c.state for r in m.rows for c in r.cells}
+    first = {r.bron: r for r in reversed(m.rows)}           # each source's first row
+    states = {(r.bron, c.periode): c.state for r in first.values() for c in r.cells}
     assert states == {
         # The samples are messy on purpose: Veilig Thuis shields one cell with <5 and the
         # shelter file has no row for three municipalities (counted 0): both are accepted
@@ -84,6 +85,40 @@ def test_every_state_lands_in_its_cell(state_store):
     # The replacement also carries its warning, in words.
     assert any("waarschuwing" in n for n in m.cell("veilig_thuis", Q3).notes)
     assert any("vervangt 1 eerdere levering" == n for n in m.cell("veilig_thuis", Q3).notes)
+
+
+def test_a_source_with_several_organisations_has_a_row_for_each(state_store):
+    from etl.core.organisations import organisations
+
+    m = load_matrix(state_store.dirs)
+    wij = [r for r in m.rows if r.bron == "wij"]
+    assert [(r.organisatie, r.naam) for r in wij] == [(o.code, o.naam) for o in organisations("wij")]
+    # No local team delivered here: each of their quarters is late, not hidden behind WIJ Groningen's.
+    assert {c.state for r in wij[1:] for c in r.cells} == {"te_laat"}
+    assert m.cell("wij", Q3).organisatie == "wij-groningen" and m.cell("wij", Q3, "pekela").levering_id is None
+    assert [r.organisatie for r in m.rows if r.bron == "veilig_thuis"] == [""]
+
+
+def test_organisation_rows_keep_each_teams_deliveries_apart():
+    def delivery(lid, org, status="geaccepteerd", periodes=(Q3,)):
+        return {"levering_id": lid, "bron": "wij", "organisatie": org, "bestandsnaam": f"{lid}.xlsx",
+                "ontvangen_op": "2024-10-02T08:00:00+00:00", "status": status, "persoonsgegevens": False,
+                "periodes": list(periodes), "problemen": [], "opgeslagen_als": None, "afgerond": True}
+
+    deliveries = [delivery("a", "wij-groningen"), delivery("b", "het-hogeland"),
+                  delivery("c", "westerkwartier", status="afgekeurd"), delivery("d", "", status="afgekeurd")]
+    links = [{"levering_id": lid, "bron": "wij", "organisatie": org, "periode": Q3, "actueel": 1, "vervangen_door": None}
+             for lid, org in (("a", "wij-groningen"), ("b", "het-hogeland"))]
+    orgs = {"wij": [("wij-groningen", "WIJ Groningen"), ("het-hogeland", "Lokaal team Het Hogeland"),
+                    ("westerkwartier", "Lokaal team Westerkwartier")]}
+    m = build_matrix(deliveries, links, today=dt.date(2024, 10, 10), sources={"wij": ("WIJ", 21)},
+                     quarters=[Q3], organisations=orgs)
+    assert [(r.naam, r.cells[0].state, r.cells[0].levering_id) for r in m.rows] == [
+        ("WIJ Groningen", "aangenomen", "a"), ("Lokaal team Het Hogeland", "aangenomen", "b"),
+        ("Lokaal team Westerkwartier", "afgekeurd", "c")]
+    # The file dropped in the shared root belongs to no team: listed by text, in no team's cell.
+    assert [o["tekst"] for o in m.rows[0].overige] == ["afgekeurd, niet in de map van een organisatie"]
+    assert not m.rows[1].overige and not m.rows[2].overige
 
 
 def test_refusals_without_a_quarter_and_restricted_ones_are_listed_by_text_only(state_store):
@@ -156,11 +191,13 @@ def test_viewer_by_header_and_by_the_ui_cookie(client, auth):
 def test_json_matrix_matches_the_store(client, auth, state_store):
     data = client.get("/api/matrix", headers=bearer(auth("beheer", "admin"))).json()
     assert data["kwartalen"] == [Q3, Q4]
-    cells = {(p["bron"], c["periode"]): c["state"] for p in data["partners"] for c in p["kwartalen"]}
-    assert cells[("wij", Q3)] == "waarschuwingen" and cells[("vrouwenopvang", Q3)] == "afgekeurd"
+    cells = {(p["bron"], p["organisatie"], c["periode"]): c["state"] for p in data["partners"] for c in p["kwartalen"]}
+    assert cells[("wij", "wij-groningen", Q3)] == "waarschuwingen" and cells[("vrouwenopvang", "", Q3)] == "afgekeurd"
+    from etl.core.organisations import organisations
     from etl.core.sources import get_source
 
-    assert [p["naam"] for p in data["partners"]] == [get_source(b).naam for b in ("veilig_thuis", "wij", "vrouwenopvang")]
+    assert [p["naam"] for p in data["partners"]] == [
+        get_source("veilig_thuis").naam, *(o.naam for o in organisations("wij")), get_source("vrouwenopvang").naam]
 
 
 def test_page_cells_are_readable_without_colour(client, auth):
@@ -251,8 +288,10 @@ def test_page_time_for_eight_quarters_of_three_partners(ingested_samples, auth, 
     with Store(dirs.db_path) as store:
         warned = {lid for lid in (c.levering_id for r in m.rows for c in r.cells if c.levering_id)
                   if any(p["severity"] == "waarschuwing" for p in store.delivery(lid).problemen)}
-    states = [(c.state, c.levering_id in warned) for r in m.rows for c in r.cells]
+    delivered = [r for r in m.rows if any(c.levering_id for c in r.cells)]
+    states = [(c.state, c.levering_id in warned) for r in delivered for c in r.cells]
     assert len(m.quarters) == 8 and len(states) == 24 and warned
+    assert {c.state for r in m.rows if r not in delivered for c in r.cells} == {"te_laat"}   # local teams
     assert all(st == ("waarschuwingen" if w else "aangenomen") for st, w in states), states
     print(f"\nLeveringen page, 8 quarters x 3 partners: page {timings['/'] * 1000:.1f} ms, "
           f"JSON {timings['/api/matrix'] * 1000:.1f} ms (mean of 5)")

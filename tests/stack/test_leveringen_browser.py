@@ -62,11 +62,19 @@ def test_json_endpoint_refuses_anonymous_and_accepts_the_real_token(embedded_sta
     status, body = http(url, token=token)
     assert status == 200
     data = json.loads(body)
-    cells = [c for p in data["partners"] for c in p["kwartalen"]]
+    cells = [c for p in data["partners"] for c in p["kwartalen"] if c["organisatie"] in ("", "wij-groningen")]
     assert data["kwartalen"] == [f"{y}Q{q}" for y in (2023, 2024) for q in range(1, 5)]
     # The samples are messy on purpose (a <5, absent shelter rows): accepted, some with warnings.
     states = {c["state"] for c in cells}
     assert len(cells) == 24 and states <= {"aangenomen", "waarschuwingen"} and "waarschuwingen" in states
+    # WIJ has a row per organisation: the two demo local teams delivered, the other seven are late.
+    wij = {p["organisatie"]: p for p in data["partners"] if p["bron"] == "wij"}
+    assert len(wij) == 10 and wij["het-hogeland"]["naam"] == "Lokaal team Het Hogeland"
+    hogeland = {c["periode"]: c["state"] for c in wij["het-hogeland"]["kwartalen"]}
+    westerkwartier = {c["periode"]: c["state"] for c in wij["westerkwartier"]["kwartalen"]}
+    assert set(hogeland.values()) <= {"aangenomen", "waarschuwingen"}
+    assert {q for q, s in westerkwartier.items() if s == "te_laat"} == {f"2023Q{q}" for q in range(1, 5)}
+    assert {c["state"] for c in wij["pekela"]["kwartalen"]} == {"te_laat"}
     # The plugin is listed by the api-server, with its page in the navigation.
     status, body = http(f"{embedded_stack.url}/api/v2/plugins", token=token)
     plugin = next(p for p in json.loads(body)["plugins"] if p["name"] == "leveringen")
@@ -166,11 +174,14 @@ def test_page_in_headless_chromium(embedded_stack, token, chromium, tmp_path_fac
     for _ in range(3):
         dom, ms = open_page(cdp, f"{url}/leveringen/")
         loads.append(ms)
-    cells = re.findall(r'data-bron="([a-z_]+)" data-kwartaal="(\d{4}Q\d)" data-status="([a-z_]+)"', dom)
-    assert len(cells) == 24
+    found = re.findall(r'data-bron="([a-z_]+)" data-kwartaal="(\d{4}Q\d)" data-status="([a-z_]+)" '
+                       r'data-organisatie="([a-z-]*)"', dom)
+    cells = [(b, q, s) for b, q, s, o in found if o in ("", "wij-groningen")]   # one row per source, WIJ Groningen
+    assert len(cells) == 24 and len(found) == 8 * 12           # 3 sources, WIJ with 10 organisations
     assert {(b, q) for b, q, _ in cells} == {(b, f"{y}Q{q}") for b in ("veilig_thuis", "wij", "vrouwenopvang")
                                              for y in (2023, 2024) for q in range(1, 5)}
     assert {s for _, _, s in cells} <= {"aangenomen", "waarschuwingen"}
+    assert "Lokaal team Het Hogeland" in dom
     assert dom.count("✓ aangenomen") + dom.count("⚠ aangenomen met waarschuwingen") >= 24
     out = tmp_path_factory.mktemp("screenshots")
     shot = screenshot(cdp, out / "leveringen.png")
@@ -180,7 +191,16 @@ def test_page_in_headless_chromium(embedded_stack, token, chromium, tmp_path_fac
     cdp.wait_event("Page.loadEventFired")
     detail = cdp.call("Runtime.evaluate", expression="document.documentElement.outerHTML", returnByValue=True)["result"]["value"]
     assert "Ontvangstbewijs" in detail and "WIJ_casussen_2024Q3.xlsx" in detail and "AANGENOMEN" in detail
+    assert "<th>Organisatie</th><td>WIJ Groningen</td>" in detail
     shot_detail = screenshot(cdp, out / "leveringen-ontvangstbewijs.png")
+    # A local team's cell opens its own receipt, from the team's own outbox folder.
+    href = re.search(r'data-bron="wij" data-kwartaal="2024Q3" data-status="[a-z_]+" data-organisatie="het-hogeland">'
+                     r'<a href="([^"]+)"', dom)
+    cdp.call("Runtime.evaluate", expression=f"document.querySelector('a[href=\"{href.group(1)}\"]').click()")
+    cdp.wait_event("Page.loadEventFired")
+    team = cdp.call("Runtime.evaluate", expression="document.documentElement.outerHTML", returnByValue=True)["result"]["value"]
+    assert "LokaalTeam_HetHogeland_2024Q3.xlsx" in team and "<th>Organisatie</th><td>Lokaal team Het Hogeland</td>" in team
+    assert "niet (meer) gevonden" not in team
     # The page inside the Airflow UI, through the navigation entry of the plugin.
     ui_dom, _ = open_page(cdp, f"{url}/plugin/leveringen")
     time.sleep(3)                                     # the SPA renders after load
