@@ -191,11 +191,52 @@ def stable_files(dirs: DataDirs, partner: str, now: float | None = None) -> list
     return out
 
 
-def claim(dirs: DataDirs, path: Path, partner: str, received: dt.datetime) -> Path:
+def claim(dirs: DataDirs, store: Store, path: Path, partner: str, received: dt.datetime) -> Path | None:
+    """Take a file from the inbox: a row in the store, then the rename into processing/.
+
+    The row comes first and is the arbiter: its unique index admits one open claim per
+    file (folder, name, size, mtime), so two hosts that both see the file cannot both take
+    it, even on a share whose rename or locking is weaker than it should be. The rename
+    then moves the file out of the partner's sight. Returns None when another run holds
+    the claim or the file is gone. A crash between the two steps leaves a claim row and
+    the file still in the inbox: ``resume_unsettled`` finishes the rename.
+    """
     target = dirs.processing / partner / f"{received:%Y%m%dT%H%M%S%fZ}__{safe_name(path.name)}"
+    try:
+        st = path.stat(follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    if not store.claim_file(partner, path.name, st.st_size, st.st_mtime_ns, target.name, received.isoformat()):
+        return None
+    pause_point("after_claim_row")
     target.parent.mkdir(parents=True, exist_ok=True)
-    os.rename(path, target)      # atomic on one filesystem; a symlink moves as a link
+    try:
+        os.rename(path, target)      # atomic on one filesystem; a symlink moves as a link
+    except FileNotFoundError:        # taken back by the partner (or by a run that ignored the row)
+        store.drop_claim(partner, target.name)
+        return None
     return target
+
+
+def _finish_claims(dirs: DataDirs, store: Store, org: Organisation) -> None:
+    """Open claims of a folder after a crash (run under the partner lock, so none is in flight):
+    a claim whose rename never happened gets it now; one whose file is neither in processing/
+    nor in the inbox any more was settled before the claim row heard of it, and is closed."""
+    for c in store.open_claims(org.folder):
+        claimed = dirs.processing / org.folder / c["claimed_name"]
+        if claimed.exists() or claimed.is_symlink():
+            continue                                 # processed by the resume below
+        source = dirs.inbox / org.folder / c["inbox_name"]
+        try:
+            st = source.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            st = None
+        if st is not None and (st.st_size, st.st_mtime_ns) == (c["size"], c["mtime_ns"]):
+            claimed.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(source, claimed)
+            log.warning("claim van %s na een onderbreking afgemaakt", printable_name(c["inbox_name"]))
+        else:
+            store.settle_claim(org.folder, c["claimed_name"], None)
 
 
 def _received_from_claim(path: Path) -> tuple[dt.datetime, str]:
@@ -300,6 +341,15 @@ def _duplicate(dirs: DataDirs, store: Store, org: Organisation, claimed: Path, n
 
 def process_claimed(dirs: DataDirs, store: Store, org: Organisation, claimed: Path,
                     limits: Limits | None = None) -> Outcome:
+    """A claimed file to its final place with a receipt; then its claim row ends. (Raises
+    leave the file in processing/ and the claim open: the next run resumes both.)"""
+    outcome = _process_claimed(dirs, store, org, claimed, limits)
+    store.settle_claim(org.folder, claimed.name, outcome.levering_id)
+    return outcome
+
+
+def _process_claimed(dirs: DataDirs, store: Store, org: Organisation, claimed: Path,
+                     limits: Limits | None = None) -> Outcome:
     bron, folder = org.bron, org.folder
     received, name = _received_from_claim(claimed)
     original = name
@@ -438,8 +488,9 @@ def _claim_identity(store: Store, bron: str, received: dt.datetime, sha: str, na
 
 def resume_unsettled(dirs: DataDirs, store: Store, org: Organisation) -> list[Outcome]:
     """Finish what a killed run left: claimed files, and recorded deliveries not yet settled."""
-    outcomes = []
+    outcomes: list[Outcome] = []
     bron = org.bron
+    _isolated([], bron, org.folder, lambda: _finish_claims(dirs, store, org))     # logged, never raised
     folder = dirs.processing / org.folder
     if folder.is_dir():
         for p in sorted(folder.iterdir()):
@@ -491,9 +542,8 @@ def _process_folder(dirs: DataDirs, store: Store, org: Organisation, limits: Lim
         outcomes.extend(resume_unsettled(dirs, store, org))
         for path in stable_files(dirs, org.folder):
             received = store.now()           # the store's clock: one clock for every host
-            try:
-                claimed = claim(dirs, path, org.folder, received)
-            except FileNotFoundError:        # another host's run claimed it first: its file now
+            claimed = claim(dirs, store, path, org.folder, received)
+            if claimed is None:              # another host's run holds it, or it is gone
                 continue
             pause_point("after_claim")
             _isolated(outcomes, org.bron, claimed.name,

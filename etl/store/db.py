@@ -136,8 +136,28 @@ claim_attempts = sa.Table(
     sa.Column("last_at", sa.Text, nullable=False),
 )
 
+# The claim of a file in the inbox, as a row: who took which file when (``door`` names the
+# host and process), and whether its processing has ended. The unique index below makes the
+# store the arbiter between hosts: of two runs that see the same file (same folder, name,
+# size and mtime), only one can hold an open claim on it, whatever the shared folder's own
+# locking does. A settled claim stays as history (the same file may be delivered again later).
+claims = sa.Table(
+    "claims", metadata,
+    sa.Column("folder", sa.Text, primary_key=True),          # partner folder: bron or bron/organisatie
+    sa.Column("claimed_name", sa.Text, primary_key=True),    # its name in processing/<folder>/
+    sa.Column("inbox_name", sa.Text, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("mtime_ns", sa.BigInteger, nullable=False),
+    sa.Column("door", sa.Text, nullable=False),
+    sa.Column("claimed_at", sa.Text, nullable=False),
+    sa.Column("settled_at", sa.Text),
+    sa.Column("levering_id", sa.Text),
+)
+
 #: Indexes on columns a migration may add: (re)created after ``_migrate`` on every open.
 INDEXES = (
+    sa.Index("one_open_claim_per_file", claims.c.folder, claims.c.inbox_name, claims.c.size, claims.c.mtime_ns,
+             unique=True, sqlite_where=sa.text("settled_at IS NULL"), postgresql_where=sa.text("settled_at IS NULL")),
     sa.Index("deliveries_sha", deliveries.c.bron, deliveries.c.organisatie, deliveries.c.sha256),
     # One current delivery per (source, organisation, quarter): two organisations delivering the
     # same kind of file for the same quarter are both current; a correction replaces its own.
@@ -681,6 +701,48 @@ class Store:
         with self.transaction() as conn:
             conn.execute(sa.text("DELETE FROM claim_attempts WHERE bron = :bron AND claimed_name = :name"),
                          {"bron": bron, "name": claimed_name})
+
+    # --- claims of inbox files (etl.intake.inbox.claim) ---------------------------------
+
+    def claim_file(self, folder: str, inbox_name: str, size: int, mtime_ns: int, claimed_name: str,
+                   claimed_at: str) -> bool:
+        """Take this file: True if this run now holds its one open claim, False if another run
+        already does (the unique index ``one_open_claim_per_file`` decided)."""
+        try:
+            with self.transaction() as conn:
+                conn.execute(sa.text(
+                    """INSERT INTO claims (folder, claimed_name, inbox_name, size, mtime_ns, door, claimed_at)
+                       VALUES (:folder, :claimed, :name, :size, :mtime, :door, :at)"""),
+                    {"folder": folder, "claimed": claimed_name, "name": inbox_name, "size": size, "mtime": mtime_ns,
+                     "door": f"{actor()}:{os.getpid()}", "at": claimed_at})
+        except sa.exc.IntegrityError:
+            return False
+        return True
+
+    def open_claims(self, folder: str) -> list[dict]:
+        """The claims of a partner folder whose processing has not ended, oldest first."""
+        return [dict(r) for r in self.rows(
+            "SELECT * FROM claims WHERE folder = :folder AND settled_at IS NULL ORDER BY claimed_at, claimed_name",
+            folder=folder)]
+
+    def claim(self, folder: str, claimed_name: str) -> dict | None:
+        row = self.row("SELECT * FROM claims WHERE folder = :folder AND claimed_name = :name",
+                       folder=folder, name=claimed_name)
+        return dict(row) if row else None
+
+    def settle_claim(self, folder: str, claimed_name: str, levering_id: str | None) -> None:
+        """The claimed file is in its final place with a receipt (or was never taken): the claim ends."""
+        with self.transaction() as conn:
+            conn.execute(sa.text(
+                """UPDATE claims SET settled_at = :at, levering_id = COALESCE(:lid, levering_id)
+                   WHERE folder = :folder AND claimed_name = :name AND settled_at IS NULL"""),
+                {"at": self.now().isoformat(), "lid": levering_id, "folder": folder, "name": claimed_name})
+
+    def drop_claim(self, folder: str, claimed_name: str) -> None:
+        """A claim whose file was gone before the rename (the partner took it back): no trace needed."""
+        with self.transaction() as conn:
+            conn.execute(sa.text("DELETE FROM claims WHERE folder = :folder AND claimed_name = :name AND settled_at IS NULL"),
+                         {"folder": folder, "name": claimed_name})
 
     def log_event(self, actie: str, **kw) -> None:
         with self.transaction() as conn:

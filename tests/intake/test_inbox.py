@@ -195,7 +195,7 @@ def test_same_broken_file_same_name_same_second_is_two_deliveries(data_dirs, tmp
         outcomes = []
         for micro in (1, 2):
             path = drop(data_dirs, "wij", bad, "wij.xlsx")
-            claimed = claim(data_dirs, path, wij.folder, second.replace(microsecond=micro))
+            claimed = claim(data_dirs, store, path, wij.folder, second.replace(microsecond=micro))
             outcomes.append(process_claimed(data_dirs, store, wij, claimed))
     assert [o.status for o in outcomes] == ["afgekeurd", "afgekeurd"]
     assert outcomes[0].levering_id != outcomes[1].levering_id
@@ -317,7 +317,7 @@ KILL_FILES = [("veilig_thuis", "baseline_veilig_thuis", "vt_2024Q3.xlsx"),
               ("wij", "pii_bsn_in_casus_id", "wij_bsn.xlsx"),
               ("vrouwenopvang", "occupancy_above_100", "vo_2024Q3.xlsx"),
               ("vrouwenopvang", "baseline_vrouwenopvang", "vo_2024Q3_v2.xlsx")]
-POINTS = ["after_claim", "after_analyse", "after_record", "after_receipt", "after_move"]
+POINTS = ["after_claim_row", "after_claim", "after_analyse", "after_record", "after_receipt", "after_move"]
 PLACES = ("inbox", "processing", "archive", "quarantine", "quarantine-restricted")
 
 
@@ -437,6 +437,11 @@ def _final_checks(dirs: DataDirs, files, reference: tuple[pd.DataFrame, dict]) -
     current = con.execute("SELECT bron, periode, count(*) FROM delivery_quarters WHERE actueel = 1 GROUP BY bron, periode").fetchall()
     assert all(n == 1 for *_, n in current)
     assert not ds.duplicated(["periode", "bron", "gebied_type", "gebied_code", "indicator"]).any()
+    # Each file was claimed exactly once (a kill between the claim row and the rename is
+    # finished by the next run, not claimed again), and every claim has ended.
+    claims = con.execute("SELECT inbox_name, settled_at FROM claims").fetchall()
+    assert sorted(n for n, _ in claims) == sorted(files)
+    assert all(at for _, at in claims)
 
 
 @pytest.mark.slow

@@ -313,8 +313,8 @@ def test_a_file_whose_processing_died_twice_is_not_tried_again(data_dirs, tmp_pa
     from etl.store.db import Store
 
     src = drop(data_dirs, "veilig_thuis", _good("baseline_veilig_thuis", tmp_path))
-    claimed = claim(data_dirs, src, "veilig_thuis", dt.datetime.now(dt.UTC))
     with Store(data_dirs.db_path) as store:
+        claimed = claim(data_dirs, store, src, "veilig_thuis", dt.datetime.now(dt.UTC))
         for _ in range(MAX_PROCESS_ATTEMPTS):
             store.start_attempt("veilig_thuis", claimed.name)
     [o] = process_inbox(data_dirs, sources=("veilig_thuis",))
