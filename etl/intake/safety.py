@@ -23,6 +23,7 @@ separator-insensitively and read.
 
 from __future__ import annotations
 
+import operator
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -47,7 +48,12 @@ _FORMULA_TAGS = (b"<f", b":f")
 # A cell that holds something (not self-closing: ``<c r="A9" s="0"/>`` is formatting only, the
 # readers skip it) and its reference. A row's number counts when its first cell has no ``r``
 # and holds something: such cells are placed in their row by position.
-_CELL_REF = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>]*?(/?)>')
+# A cell with content: its reference; a self-closing ``<c r="A1" s="1"/>`` (style only) is not matched.
+_CELL_REF = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>]*(?<!/)>')
+# The same for the way Excel, LibreOffice and openpyxl write every cell (``<c r="..."`` first):
+# a literal prefix the regex engine finds fast. Used only when every cell tag of a window has it.
+_CELL_REF_PLAIN = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*(?<!/)>')
+_PLAIN_CELL = b'<c r="'
 _ROW_REF = re.compile(rb'<(?:\w+:)?row\s[^>]*?\br="([0-9]{1,7})"[^>]*>\s*<(?:\w+:)?c(?:\s(?![^>]*\br=")[^>]*[^/>])?>')
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s[^>]*?\bref="([A-Za-z0-9:$]+)"')
 _ERROR_CELL = b' t="e"'
@@ -106,22 +112,39 @@ class SheetScan:
     array_formulas: int = 0
 
     def see(self, row: int, col: int) -> None:
-        if not self.max_row:
-            self.min_row = self.max_row = row
-            self.min_col = self.max_col = col
-        else:
-            self.min_row, self.max_row = min(self.min_row, row), max(self.max_row, row)
-            self.min_col, self.max_col = min(self.min_col, col), max(self.max_col, col)
+        self._extend(row, row, col, col)
         if row * col > self.far_area:
             self.far_area, self.far_cell = row * col, f"{column_letters(col)}{row}"
 
-    def scan(self, window: bytes) -> None:
-        for letters, digits, closed in _CELL_REF.findall(window):
-            if not closed:
-                self.see(int(digits), column_number(letters))
-        for digits in _ROW_REF.findall(window):
+    def _extend(self, lo_row: int, hi_row: int, lo_col: int, hi_col: int) -> None:
+        if not self.max_row:
+            self.min_row, self.max_row, self.min_col, self.max_col = lo_row, hi_row, lo_col, hi_col
+        else:
+            self.min_row, self.max_row = min(self.min_row, lo_row), max(self.max_row, hi_row)
+            self.min_col, self.max_col = min(self.min_col, lo_col), max(self.max_col, hi_col)
+
+    def scan(self, window: bytes, cell_tags: int | None = None) -> None:
+        """Extent and dimension from one window; ``cell_tags`` is ``_count(window, _CELL_TAGS)``
+        if the caller has it already."""
+        # A million cells per file: the extent and the farthest cell come from C-level passes
+        # over the matches (map, min, max, list.index), not a Python call per cell (issue 16).
+        if cell_tags is None:
+            cell_tags = _count(window, _CELL_TAGS)
+        plain = window.count(_PLAIN_CELL) == cell_tags
+        refs = (_CELL_REF_PLAIN if plain else _CELL_REF).findall(window)
+        if refs:
+            letters, digits = zip(*refs, strict=True)
+            rows = list(map(int, digits))
+            numbers = {x: column_number(x) for x in set(letters)}
+            cols = list(map(numbers.__getitem__, letters))
+            areas = list(map(operator.mul, rows, cols))
+            i = areas.index(max(areas))
+            self._extend(min(rows), max(rows), min(cols), max(cols))
+            self.see(rows[i], cols[i])            # the farthest cell, by name in a refusal
+        # Rows whose first cell has no reference: none when every cell tag has one.
+        for digits in () if plain else _ROW_REF.findall(window):
             self.see(int(digits), self.min_col or 1)
-        if self.dimension is None and (m := _DIMENSION.search(window)):
+        if self.dimension is None and b"dimension" in window and (m := _DIMENSION.search(window)):
             self.dimension = m.group(1).decode("ascii")
 
     @property
@@ -369,10 +392,11 @@ def _inspect_zip(zf: zipfile.ZipFile, limits: Limits) -> WorkbookInfo:
                     # Count rows while streaming, so a huge sheet is refused before any reader loads it;
                     # counting in tail + chunk minus tail counts a tag cut by the chunk boundary once.
                     rows += _count_rows(window) - _count_rows(tail)
-                    scan.cells += _count(window, _CELL_TAGS) - _count(tail, _CELL_TAGS)
+                    cell_tags = _count(window, _CELL_TAGS)
+                    scan.cells += cell_tags - _count(tail, _CELL_TAGS)
                     scan.error_cells += window.count(_ERROR_CELL) - tail.count(_ERROR_CELL)
                     scan.array_formulas += window.count(_ARRAY_FORMULA) - tail.count(_ARRAY_FORMULA)
-                    scan.scan(window)       # maxima: a tag seen twice in the overlap does no harm
+                    scan.scan(window, cell_tags)       # maxima: a tag seen twice in the overlap does no harm
                     if rows > limits.max_rows:
                         raise FileRefused(error("te_groot", f"Tabblad '{sheet}' heeft meer dan {limits.max_rows} regels; dat is geen gewone kwartaallevering.",
                                                 "Lever alleen de gevraagde gegevens aan.", sheet=sheet))

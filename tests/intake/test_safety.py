@@ -95,6 +95,23 @@ def test_a_stray_cell_near_the_table_is_still_read(tmp_path):
     assert scan.far_cell == "T500" and scan.max_row == 500 and not scan.too_sparse()
 
 
+@pytest.mark.parametrize("prefix", ["", "x:"])
+def test_the_fast_cell_scan_and_the_general_one_agree(prefix):
+    """Excel's ``<c r="..."`` cells take the fast pattern; namespace-prefixed or reference-less
+    cells the general one. Both see the same extent and farthest cell, and neither counts a
+    style-only self-closing cell."""
+    from etl.intake.safety import SheetScan
+
+    c = f"{prefix}c"
+    xml = (f'<{prefix}sheetData><{prefix}row r="2"><{c} r="B2" t="s"><v>0</v></{c}><{c} r="Z2" s="3"/></{prefix}row>'
+           f'<{prefix}row r="40"><{c} r="D40"><v>7</v></{c}></{prefix}row>'
+           f'<{prefix}row r="9000"><{c} r="AA9000" s="1"/></{prefix}row>'
+           f'<{prefix}row r="12"><{c} r="C12"><v>1</v></{c}></{prefix}row></{prefix}sheetData>').encode()
+    scan = SheetScan()
+    scan.scan(xml)
+    assert (scan.min_row, scan.max_row, scan.min_col, scan.max_col) == (2, 40, 2, 4)
+    assert scan.far_cell == "D40" and scan.far_area == 160
+
 # --- the sandbox ---------------------------------------------------------------------------
 
 def _abort() -> None:

@@ -266,6 +266,7 @@ def test_sixty_files_two_hosts_one_killed(hosts, request):
         ds = store.dataset()
         audit = store.audit()
         deliveries = store.delivery_summaries()
+        claims = store.rows("SELECT folder, inbox_name, door, settled_at, levering_id FROM claims")
     # --- one current delivery per (source, organisation, quarter), and the expected ones
     current = [(r["bron"], r["organisatie"], r["periode"]) for r in links if r["actueel"]]
     assert len(current) == len(set(current))
@@ -284,3 +285,7 @@ def test_sixty_files_two_hosts_one_killed(hosts, request):
     assert len(deliveries) == 60 - 16
     assert set(outcome_rows.loc[outcome_rows["actie"] != "dubbel", "levering_id"]) == {d["levering_id"] for d in deliveries}
     assert (audit["actie"] == "vervangen").sum() == 1
+    # --- every file claimed once (one claim row, though two hosts saw it), every claim ended
+    assert sorted((c["folder"], c["inbox_name"]) for c in claims) == sorted(dropped)
+    assert all(c["settled_at"] for c in claims)
+    assert {c["levering_id"] for c in claims if c["levering_id"]} <= set(outcome_rows["levering_id"])
