@@ -9,7 +9,8 @@ for a source with one organisation, ``<bron>/<organisatie>`` for one with severa
 put directly in ``inbox/<bron>/`` of a source with several organisations belongs to none
 and is refused (``organisatie_onbekend``) without being read.
 
-Crash safety comes from ordering, not luck: a claim is an atomic rename; the store
+Crash safety comes from ordering, not luck: a claim is a row in the store (one open claim
+per file, so two hosts cannot both take it) followed by an atomic rename; the store
 records the outcome in one transaction before the file moves; the receipt is written
 (idempotently, from the stored record) before the file leaves processing/; the record
 is marked settled last. Whatever the point of a kill, the next run finds the file in

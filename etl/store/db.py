@@ -308,12 +308,30 @@ def _migrate(conn: Connection, now: str) -> None:
                  {"t": now, "door": actor(), "details": json.dumps({"naar": "organisaties", "tabellen": missing})})
 
 
+#: The current value of every (quarter, source, organisation, area, indicator): the store's own
+#: answer to "what holds now", as a view, so a BI tool that connects to the store's database
+#: (production: the ``monitor`` database, beside the warehouse tables) reads the truth itself
+#: and not a copy that can lag behind. ``Store.dataset`` reads it too: one definition.
+CURRENT_VIEW = "actuele_waarden"
+_CURRENT_VIEW_SQL = f"""
+CREATE VIEW {CURRENT_VIEW} AS
+SELECT v.periode, v.bron, q.organisatie, v.gebied_type, v.gebied_code, v.indicator, v.waarde, v.status,
+       v.levering_id, d.bestandsnaam, d.ontvangen_op
+FROM dataset_values v
+JOIN delivery_quarters q ON q.levering_id = v.levering_id AND q.periode = v.periode AND q.actueel = 1
+JOIN deliveries d ON d.levering_id = v.levering_id
+"""
+
+
 def _create_schema(conn: Connection, now: str) -> None:
-    """Missing tables, then migrations, then the indexes on migrated columns (one transaction)."""
+    """Missing tables, then migrations, then the indexes on migrated columns, then the view
+    (one transaction; the view last, because it names migrated columns)."""
     metadata.create_all(conn, checkfirst=True)
     _migrate(conn, now)
     for index in INDEXES:
         index.create(conn, checkfirst=True)
+    if not sa.inspect(conn).has_table(CURRENT_VIEW) and CURRENT_VIEW not in sa.inspect(conn).get_view_names():
+        conn.execute(sa.text(_CURRENT_VIEW_SQL))
 
 
 @contextmanager
@@ -571,15 +589,13 @@ class Store:
 
     def dataset(self, periodes: list[str] | None = None) -> pd.DataFrame:
         """The combined dataset: rows of the current delivery for each (source, organisation, quarter)."""
-        sql = """SELECT v.periode, v.bron, v.gebied_type, v.gebied_code, v.indicator, v.waarde, v.status, v.levering_id,
-                        q.organisatie
-                 FROM dataset_values v JOIN delivery_quarters q
-                   ON q.levering_id = v.levering_id AND q.periode = v.periode AND q.actueel = 1"""
+        sql = f"""SELECT periode, bron, gebied_type, gebied_code, indicator, waarde, status, levering_id, organisatie
+                  FROM {CURRENT_VIEW}"""
         params: dict[str, Any] = {}
         if periodes:
-            sql += " WHERE v.periode IN :periodes"
+            sql += " WHERE periode IN :periodes"
             params["periodes"] = list(periodes)
-        sql += " ORDER BY v.periode, v.bron, q.organisatie, v.gebied_type, v.gebied_code, v.indicator"
+        sql += " ORDER BY periode, bron, organisatie, gebied_type, gebied_code, indicator"
         clause = sa.text(sql)
         if periodes:
             clause = clause.bindparams(sa.bindparam("periodes", expanding=True))

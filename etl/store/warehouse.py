@@ -77,18 +77,34 @@ COMMENT ON COLUMN {TABLE}.herkomst IS
 CREATE TABLE IF NOT EXISTS {DELIVERIES_TABLE} (
     periode      text NOT NULL,
     bron         text NOT NULL,
+    organisatie  text NOT NULL DEFAULT '',
     levering_id  text NOT NULL,
     rijen        integer NOT NULL,
     loaded_at    timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (periode, bron)
+    PRIMARY KEY (periode, bron, organisatie)
 );
+COMMENT ON TABLE {DELIVERIES_TABLE} IS
+    'Which delivery of each (periode, bron, organisatie) is loaded in monitor.dataset, and how many of its rows.';
+-- Warehouses made before organisations (issue 15): one row per (periode, bron). The column is
+-- added (their rows were the source's single organisation's: '' until the next load rewrites
+-- them) and the key widened, once.
+ALTER TABLE {DELIVERIES_TABLE} ADD COLUMN IF NOT EXISTS organisatie text NOT NULL DEFAULT '';
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = '{SCHEMA}' AND c.relname = 'leveringen' AND i.indisprimary AND i.indnatts = 2) THEN
+        ALTER TABLE {DELIVERIES_TABLE} DROP CONSTRAINT leveringen_pkey;
+        ALTER TABLE {DELIVERIES_TABLE} ADD PRIMARY KEY (periode, bron, organisatie);
+    END IF;
+END $$;
 """
 
 _STAGE = """
 CREATE TEMPORARY TABLE monitor_stage ON COMMIT DROP AS
 SELECT * FROM jsonb_to_recordset(%s::jsonb) AS x(
     periode text, bron text, gebied_type text, gebied_code text, indicator text,
-    waarde double precision, status text, levering_id text, herkomst jsonb)
+    waarde double precision, status text, levering_id text, herkomst jsonb, organisatie text)
 """
 
 _DELETE_STALE = f"""
@@ -112,12 +128,17 @@ WHERE (d.waarde, d.status, d.levering_id, d.herkomst)
       IS DISTINCT FROM (EXCLUDED.waarde, EXCLUDED.status, EXCLUDED.levering_id, EXCLUDED.herkomst)
 """
 
+# One row per organisation's current delivery; a region total over organisations (organisatie
+# empty, its levering_id lists the deliveries in it) belongs to none and is not counted here.
 _DELIVERIES = f"""
 DELETE FROM {DELIVERIES_TABLE} l
-WHERE l.periode = %s AND NOT EXISTS (SELECT 1 FROM monitor_stage s WHERE s.bron = l.bron);
-INSERT INTO {DELIVERIES_TABLE} AS l (periode, bron, levering_id, rijen, loaded_at)
-SELECT periode, bron, min(levering_id), count(*), now() FROM monitor_stage GROUP BY periode, bron
-ON CONFLICT (periode, bron) DO UPDATE
+WHERE l.periode = %s AND NOT EXISTS (SELECT 1 FROM monitor_stage s WHERE s.bron = l.bron
+                                     AND s.organisatie = l.organisatie AND s.levering_id = l.levering_id);
+INSERT INTO {DELIVERIES_TABLE} AS l (periode, bron, organisatie, levering_id, rijen, loaded_at)
+SELECT periode, bron, organisatie, min(levering_id), count(*), now() FROM monitor_stage
+WHERE organisatie <> ''
+GROUP BY periode, bron, organisatie
+ON CONFLICT (periode, bron, organisatie) DO UPDATE
 SET levering_id = EXCLUDED.levering_id, rijen = EXCLUDED.rijen, loaded_at = EXCLUDED.loaded_at
 WHERE (l.levering_id, l.rijen) IS DISTINCT FROM (EXCLUDED.levering_id, EXCLUDED.rijen);
 """
@@ -131,7 +152,8 @@ class LoadResult:
     rijen: int = 0                          # rows of the quarter in the warehouse after the load
     geschreven: int = 0                     # rows inserted or changed
     verwijderd: int = 0                     # rows deleted (superseded deliveries, vanished keys)
-    leveringen: dict[str, str] = field(default_factory=dict)   # bron -> levering_id now loaded
+    # partner folder (bron, or bron/organisatie for a source with several) -> levering_id now loaded
+    leveringen: dict[str, str] = field(default_factory=dict)
     overgeslagen: str | None = None         # why nothing was loaded, if so
 
     def to_dict(self) -> dict:
@@ -150,9 +172,11 @@ def _records(df, herkomst: dict | None = None) -> list[dict]:
     """Rows for the stage table; ``herkomst``: key -> (file name, record) of etl.store.provenance."""
     herkomst = herkomst or {}
     note = dict(enumerate(df["toelichting"])) if "toelichting" in df.columns else {}
+    orgs = list(df["organisatie"].fillna("")) if "organisatie" in df.columns else [""] * len(df)
     out = []
     for row in df[list(COLUMNS)].itertuples(index=False):
         rec = dict(zip(COLUMNS, row, strict=True))
+        rec["organisatie"] = str(orgs[len(out)] or "")
         w = rec["waarde"]
         rec["waarde"] = None if w is None or (isinstance(w, float) and math.isnan(w)) else float(w)
         found = herkomst.get((rec["bron"], rec["gebied_type"], rec["gebied_code"], rec["indicator"]))
@@ -204,7 +228,11 @@ def load_quarter(periode: str, target: Any, dirs: DataDirs | None = None) -> Loa
                     periode, (dirs or DataDirs.from_env()).db_path)
         return result
     records = _records(df, _provenance(periode, dirs))
-    result.leveringen = dict(sorted({(r["bron"], r["levering_id"]) for r in records}))
+    from etl.core.organisations import has_several
+
+    result.leveringen = dict(sorted(
+        {(f"{r['bron']}/{r['organisatie']}" if r["organisatie"] and has_several(r["bron"]) else r["bron"], r["levering_id"])
+         for r in records if r["organisatie"]}))
     conn, owned = _connect(target)
     try:
         with conn.cursor() as cur:

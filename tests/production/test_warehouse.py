@@ -83,11 +83,18 @@ def test_warehouse_holds_exactly_the_cli_dataset(warehouse, ingested_samples):
     assert warehouse_csv(warehouse, "2024Q3") == cli_dataset(dirs, "2024Q3")
     assert q4.rijen == len(expected.splitlines()) - 1 > 300
     assert q4.geschreven == q4.rijen and q4.verwijderd == 0
-    assert set(q4.leveringen) == {"veilig_thuis", "wij", "vrouwenopvang"}
+    # One delivery per partner folder: WIJ has several organisations, so its folder names one.
+    assert set(q4.leveringen) == {"veilig_thuis", "wij/wij-groningen", "vrouwenopvang"}
     assert q3.rijen > 0
     with psycopg.connect(warehouse) as c:
-        loaded = dict(c.execute("SELECT bron, levering_id FROM monitor.leveringen WHERE periode = '2024Q4'").fetchall())
-        assert loaded == q4.leveringen
+        loaded = c.execute("SELECT bron, organisatie, levering_id, rijen FROM monitor.leveringen "
+                           "WHERE periode = '2024Q4' ORDER BY bron").fetchall()
+        assert [(b, o) for b, o, _, _ in loaded] == [("veilig_thuis", "veilig-thuis-groningen"),
+                                                      ("vrouwenopvang", "vrouwenopvang"), ("wij", "wij-groningen")]
+        assert {lid for _, _, lid, _ in loaded} == set(q4.leveringen.values())
+        rows = dict(c.execute(f"SELECT levering_id, count(*) FROM {TABLE} WHERE periode = '2024Q4' "
+                              "AND herkomst->>'soort' IS DISTINCT FROM 'som_organisaties' GROUP BY levering_id").fetchall())
+        assert {lid: n for _, _, lid, n in loaded} == rows
         # The partner-suppressed cell arrives as a NULL with its status, not as 0.
         status = c.execute(f"SELECT waarde, status FROM {TABLE} WHERE periode = '2024Q4' AND gebied_code = 'GM0765' "
                            "AND indicator = 'meldingen_ouderenmishandeling'").fetchone()
@@ -185,3 +192,23 @@ def test_without_connection_the_load_is_skipped_with_a_log_line(ingested_samples
     with caplog.at_level(logging.INFO, logger="etl.store.warehouse"):
         assert load_quarter_from_airflow("2024Q4") == 0
     assert "geen Airflow-verbinding 'monitor_warehouse'" in caplog.text
+
+
+@production
+def test_a_warehouse_from_before_organisations_gets_the_wider_key(warehouse, ingested_samples):
+    dirs, _ = ingested_samples
+    with psycopg.connect(warehouse, autocommit=True) as c:       # the previous version's table
+        c.execute("CREATE SCHEMA monitor")
+        c.execute("CREATE TABLE monitor.leveringen (periode text NOT NULL, bron text NOT NULL, levering_id text NOT NULL, "
+                  "rijen integer NOT NULL, loaded_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (periode, bron))")
+        c.execute("INSERT INTO monitor.leveringen VALUES ('2024Q4', 'wij', 'oud', 1, now())")
+    first = load_quarter("2024Q4", warehouse, dirs)
+    with psycopg.connect(warehouse) as c:
+        key = [r[0] for r in c.execute(
+            "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+            "WHERE i.indrelid = 'monitor.leveringen'::regclass AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)")]
+        rows = c.execute("SELECT bron, organisatie, levering_id FROM monitor.leveringen ORDER BY bron").fetchall()
+    assert key == ["periode", "bron", "organisatie"]
+    assert "oud" not in {lid for *_, lid in rows} and len(rows) == 3
+    assert {lid for *_, lid in rows} == set(first.leveringen.values())
+    assert load_quarter("2024Q4", warehouse, dirs).geschreven == 0          # and the next load is a no-op

@@ -110,3 +110,23 @@ def test_attempts_count_up_per_claimed_file(store):
     assert (row["attempts"], row["last_pid"], row["last_failure"]) == (3, 123, "signaal: SIGKILL")
     store.finish_attempts("wij/het-hogeland", "f.xlsx")
     assert store.attempts("wij/het-hogeland", "f.xlsx") is None
+
+
+def test_the_current_values_view_follows_every_correction(store):
+    """``actuele_waarden`` is the store's own answer for BI tools in the same database: read
+    with plain SQL (as a BI tool would), it holds the current delivery's values and nothing
+    of a superseded one, with the file each came from."""
+    def view() -> list[tuple]:
+        return [tuple(r) for r in store.conn.execute(sa.text(
+            "SELECT organisatie, gebied_code, indicator, waarde, levering_id, bestandsnaam FROM actuele_waarden "
+            "WHERE indicator = 'casussen_nieuw' ORDER BY organisatie"))]
+
+    store.record(_delivery("wij-a", "wij-groningen", "a" * 64), _values("GM0014", 40))
+    store.record(_delivery("wij-b", "het-hogeland", "b" * 64), _values("GM1966", 7))
+    assert view() == [("het-hogeland", "GM1966", "casussen_nieuw", 7.0, "wij-b", "wij-b.xlsx"),
+                      ("wij-groningen", "GM0014", "casussen_nieuw", 40.0, "wij-a", "wij-a.xlsx")]
+    store.record(_delivery("wij-a2", "wij-groningen", "c" * 64), _values("GM0014", 41))
+    assert view() == [("het-hogeland", "GM1966", "casussen_nieuw", 7.0, "wij-b", "wij-b.xlsx"),
+                      ("wij-groningen", "GM0014", "casussen_nieuw", 41.0, "wij-a2", "wij-a2.xlsx")]
+    n = store.conn.execute(sa.text("SELECT count(*) FROM actuele_waarden")).scalar_one()
+    assert n == len(store.dataset()) == 6
