@@ -1,10 +1,11 @@
 """Warehouse load: a copy of the combined dataset in PostgreSQL, for BI tools.
 
-The SQLite store (``etl.store.db``) stays the source of truth; the warehouse is a
-read model that BI tools (Power BI, Metabase, plain SQL) can query without access to
-the pipeline's disk. It holds exactly the rows ``python -m etl dataset --quarter Q``
+The store (``etl.store.db``) stays the source of truth; in production it is the same
+PostgreSQL database, where its view ``actuele_waarden`` is the live answer. The warehouse
+is the *published* quarter that BI tools (Power BI, Metabase, plain SQL) can query without
+access to the pipeline's disk. It holds exactly the rows ``python -m etl dataset --quarter Q``
 prints, in ``monitor.dataset`` (the contract's columns plus ``herkomst`` and ``loaded_at``), and one
-row per (quarter, source) in ``monitor.leveringen`` saying which delivery is loaded.
+row per (quarter, source, organisation) in ``monitor.leveringen`` saying which delivery is loaded.
 
 Why this shape:
 
