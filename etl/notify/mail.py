@@ -70,12 +70,20 @@ class Contacts:
     """Who gets which mail. JSON form (Airflow Variable ``monitor_contacts``)::
 
         {"bronnen": {"veilig_thuis": ["..."], "wij": ["..."], "vrouwenopvang": ["..."]},
+         "organisaties": {"wij/het-hogeland": ["..."], "wij/westerkwartier": ["..."]},
          "beleid": ["..."], "datateam": ["..."]}
+
+    ``organisaties`` is keyed by partner folder. A source's own entry serves its first
+    organisation (the one that delivered before organisations existed: WIJ Groningen), so
+    an existing Variable keeps working; any other organisation of a shared source is
+    mailed only at its own addresses, never at another team's (the receipt would tell
+    them about a file that is not theirs).
     """
 
     bronnen: dict[str, tuple[str, ...]] = field(default_factory=dict)
     beleid: tuple[str, ...] = ()
     datateam: tuple[str, ...] = ()
+    organisaties: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, d: dict) -> Contacts:
@@ -89,11 +97,37 @@ class Contacts:
         unknown = set(d.get("bronnen", {})) - set(SOURCES)
         if unknown:
             raise ValueError(f"{CONTACTS_VARIABLE}: onbekende bron(nen) {sorted(unknown)}; bekend: {list(SOURCES)}")
+        from etl.core.organisations import by_folder
+
+        strange = {f for f in d.get("organisaties", {}) if by_folder(f) is None}
+        if strange:
+            raise ValueError(f"{CONTACTS_VARIABLE}: onbekende organisatiemap(pen) {sorted(strange)}; "
+                             "gebruik de map van de organisatie, bijvoorbeeld 'wij/het-hogeland'")
         return cls(bronnen={b: addresses(a) for b, a in d.get("bronnen", {}).items()},
-                   beleid=addresses(d.get("beleid")), datateam=addresses(d.get("datateam")))
+                   beleid=addresses(d.get("beleid")), datateam=addresses(d.get("datateam")),
+                   organisaties={f: addresses(a) for f, a in d.get("organisaties", {}).items()})
 
     def for_source(self, bron: str) -> tuple[str, ...]:
         return self.bronnen.get(bron, ())
+
+    def for_delivery(self, bron: str, organisatie: str) -> tuple[str, ...]:
+        """Who is told about one delivery's rejection: its organisation's own addresses.
+
+        A file dropped in a shared source's root belongs to no organisation: the data team
+        is told (it has to find out whose it was), no team is."""
+        from etl.core.organisations import folder_of, has_several, original
+
+        try:
+            folder = folder_of(bron, organisatie)
+        except KeyError:                      # an organisation no longer configured
+            return ()
+        if folder in self.organisaties:
+            return self.organisaties[folder]
+        if not has_several(bron):
+            return self.for_source(bron)
+        if not organisatie:
+            return self.datateam
+        return self.for_source(bron) if organisatie == original(bron).code else ()
 
 
 def contacts_from_airflow() -> Contacts:
@@ -223,7 +257,7 @@ def _source_name(bron: str) -> str:
 
 
 def _rejection_mail(receipt_txt: Path, r: dict) -> tuple[str, str, list[Path]]:
-    bron_naam = _source_name(r["bron"])
+    bron_naam = r.get("bron_naam") or _source_name(r["bron"])      # the organisation, as the receipt names it
     files = [receipt_txt]
     copy = None
     if r.get("gemarkeerde_kopie") and not r.get("persoonsgegevens"):
@@ -283,7 +317,8 @@ def notify_rejections(outcomes: list[dict], *, dirs: DataDirs | None = None, con
         log.info("afkeuring levering %s (%s, %s, persoonsgegevens=%s): e-mail met %s",
                  r["levering_id"], r["bron"], r["bestand"], bool(r.get("persoonsgegevens")),
                  " + ".join(f.name for f in files))
-        sent += _send(dirs, mailer, f"afkeuring:{r['levering_id']}", "afkeuring", contacts.for_source(r["bron"]),
+        to = contacts.for_delivery(r["bron"], r.get("organisatie") or o.get("organisatie") or "")
+        sent += _send(dirs, mailer, f"afkeuring:{r['levering_id']}", "afkeuring", to,
                       subject, body, files, bron=r["bron"], levering_id=r["levering_id"])
     return sent
 

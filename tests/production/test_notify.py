@@ -186,6 +186,49 @@ def test_contacts_name_only_known_sources():
     assert c.for_source("wij") == ("a@wij.test",) and c.beleid == ("b@g.test",) and c.for_source("veilig_thuis") == ()
 
 
+def test_a_local_team_is_mailed_only_at_its_own_addresses(tmp_path, smtp_server, monkeypatch, caplog):
+    """Rejections of three WIJ-format files: one of Het Hogeland (its own contact), one of
+    Westerkwartier (no contact configured: nobody, certainly not WIJ Groningen), one dropped
+    in the shared root (the data team, who must find out whose it is)."""
+    from etl.intake.inbox import process_inbox
+
+    dirs = DataDirs(tmp_path / "data").ensure()
+    broken = {c.name: c for c in CASES}["truncated_zip"]
+    for where in ("wij/het-hogeland", "wij/westerkwartier", "wij"):
+        path = build_case(broken, tmp_path / where.replace("/", "_"))
+        target = dirs.inbox / where / f"{where.replace('/', '_')}.xlsx"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+        os.utime(target, (0, 0))
+    outcomes = process_inbox(dirs, sources=("wij",))
+    assert sorted(o.status for o in outcomes) == ["afgekeurd"] * 3
+    team = "team@hogeland.test"
+    contacts = {**CONTACTS, "organisaties": {"wij/het-hogeland": [team]}}
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp_server.conn_json())
+    monkeypatch.setenv("AIRFLOW_VAR_MONITOR_CONTACTS", json.dumps(contacts))
+    with caplog.at_level(logging.WARNING, logger="etl.notify.mail"):
+        assert notify_rejections(as_dag_outcomes(outcomes), dirs=dirs) == 2
+    mails = smtp_server.snapshot()
+    assert sorted((m.rcpt_tos[0], m.subject) for m in mails) == [
+        (DATATEAM, "Niet aangenomen: wij.xlsx (WIJ Groningen)"),
+        (team, "Niet aangenomen: wij_het-hogeland.xlsx (Lokaal team Het Hogeland)")]
+    assert all(len(m.rcpt_tos) == 1 for m in mails)
+    assert not any(a in m.rcpt_tos for m in mails for a in WIJ_ADDRS)      # WIJ Groningen hears of neither
+    assert "geen e-mailadres voor afkeuring" in caplog.text
+
+
+def test_contacts_name_only_known_organisation_folders():
+    with pytest.raises(ValueError, match="onbekende organisatiemap"):
+        Contacts.from_dict({"organisaties": {"wij/hogeland": ["x@y.test"]}})
+    c = Contacts.from_dict({"bronnen": {"wij": "a@wij.test", "veilig_thuis": "vt@vt.test"},
+                            "organisaties": {"wij/het-hogeland": "t@h.test"}, "datateam": "d@g.test"})
+    assert c.for_delivery("wij", "wij-groningen") == ("a@wij.test",)         # the source's entry: its first organisation
+    assert c.for_delivery("wij", "het-hogeland") == ("t@h.test",)
+    assert c.for_delivery("wij", "westerkwartier") == ()
+    assert c.for_delivery("wij", "") == ("d@g.test",)
+    assert c.for_delivery("veilig_thuis", "veilig-thuis-groningen") == ("vt@vt.test",)
+
+
 # --------------------------------------------------------------------------- report ready
 
 
