@@ -102,8 +102,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--files", type=int, default=20)
     ap.add_argument("--stable-seconds", type=int, default=10)
+    ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                    help="extra environment for every stack process, e.g. MONITOR_INBOX_INTERVAL_SECONDS=10 or "
+                         "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS=bench.celery_preload.CELERY_CONFIG (repeatable)")
     args = ap.parse_args()
-    print(json.dumps(measure(args.files, args.stable_seconds), indent=2))
+    extra = dict(e.split("=", 1) for e in args.env)
+    print(json.dumps(measure(args.files, args.stable_seconds, extra_env=extra), indent=2))
     return 0
 
 

@@ -1,6 +1,6 @@
 """Inbox: validate every partner file, accept or reject it, and write the receipt.
 
-Runs every 30 seconds rather than on a file-arrival event. A schedule needs no
+Runs every 30 seconds (``MONITOR_INBOX_INTERVAL_SECONDS``) rather than on a file-arrival event. A schedule needs no
 triggerer, survives restarts (whatever arrived while Airflow was down is picked up
 on the next run), and with the stability window (MONITOR_STABLE_SECONDS, default 10)
 a partner gets a receipt well within a minute: a run that finds a file still settling
@@ -30,7 +30,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, dag, task
 
-from etl.core.config import SOURCES, DataDirs
+from etl.core.config import SOURCES, DataDirs, inbox_interval_seconds
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ INBOX = Asset("monitor_inbox", uri=DataDirs.from_env().inbox.absolute().as_uri()
 
 @dag(
     dag_id="inbox_verwerking",
-    schedule=timedelta(seconds=30),
+    schedule=timedelta(seconds=inbox_interval_seconds()),      # MONITOR_INBOX_INTERVAL_SECONDS
     start_date=pendulum.datetime(2024, 1, 1, tz="Europe/Amsterdam"),
     catchup=False,
     max_active_runs=MAX_ACTIVE_RUNS,

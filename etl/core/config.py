@@ -116,3 +116,15 @@ class DataDirs:
 def stable_seconds() -> float:
     """How long a file's size and mtime must be unchanged before it is picked up."""
     return float(os.environ.get("MONITOR_STABLE_SECONDS", "10"))
+
+
+def inbox_interval_seconds() -> int:
+    """How often the inbox DAG looks (``MONITOR_INBOX_INTERVAL_SECONDS``, default 30, at least 5).
+
+    The partner's wait is about half this interval plus the stability window plus the task;
+    every run costs the workers a task start-up per source (bench/README.md, latency)."""
+    try:
+        value = int(os.environ.get("MONITOR_INBOX_INTERVAL_SECONDS", "30"))
+    except ValueError:
+        value = 30
+    return max(value, 5)
