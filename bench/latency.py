@@ -34,7 +34,7 @@ if str(REPO) not in sys.path:
 
 
 def measure(n_files: int = 20, stable_seconds: int = 10, redis_db: int = 7, extra_env: dict[str, str] | None = None,
-            timeout_per_file: float = 180) -> dict:
+            timeout_per_file: float = 180, idle_seconds: float = 0) -> dict:
     from etl.core.config import DataDirs
     from etl.tools.samples import generate_samples
     from tests.production.topology import Topology, wait_for
@@ -60,6 +60,7 @@ def measure(n_files: int = 20, stable_seconds: int = 10, redis_db: int = 7, extr
         topo.airflow("dags", "unpause", "inbox_verwerking")
         wait_for(lambda: topo.query("SELECT 1 FROM dag_run WHERE dag_id = 'inbox_verwerking' AND state = 'success'"),
                  180, "a first successful inbox run", interval=1, on_timeout=topo.diagnose)
+        idle = _idle_cpu(topo, idle_seconds) if idle_seconds > 0 else None
         dirs = DataDirs(topo.data).ensure()
         rng = random.Random(16)
         for f in files:
@@ -95,19 +96,49 @@ def measure(n_files: int = 20, stable_seconds: int = 10, redis_db: int = 7, extr
            "settings": ", ".join(f"{k}={v}" for k, v in (extra_env or {}).items()) or "stack defaults"}
     if durations:
         out["task"] = {"p50 task instance": statistics.median(durations), "max task instance": max(durations)}
+    if idle is not None:
+        out["idle"] = idle
     return out
+
+
+def _idle_cpu(topo, seconds: float) -> dict:
+    """What the stack costs with an empty inbox: cpu seconds of every stack process and its
+    children (task processes included) over ``seconds`` of wall time, per minute."""
+    import psutil
+
+    def total() -> float:
+        cpu = 0.0
+        for proc in topo.procs.values():
+            try:
+                root = psutil.Process(proc.pid)
+                for p in (root, *root.children(recursive=True)):
+                    try:
+                        t = p.cpu_times()
+                        cpu += t.user + t.system + t.children_user + t.children_system
+                    except psutil.Error:
+                        continue
+            except psutil.Error:
+                continue
+        return cpu
+
+    before, t0 = total(), time.time()
+    time.sleep(seconds)
+    used, wall = total() - before, time.time() - t0
+    return {"seconds": round(wall, 1), "cpu_seconds": round(used, 2), "cpu_seconds_per_minute": round(used * 60 / wall, 2)}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--files", type=int, default=20)
     ap.add_argument("--stable-seconds", type=int, default=10)
+    ap.add_argument("--idle-seconds", type=float, default=0,
+                    help="first measure the stack's cpu with an empty inbox for this long (task processes included)")
     ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                     help="extra environment for every stack process, e.g. MONITOR_INBOX_INTERVAL_SECONDS=10 or "
-                         "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS=bench.celery_preload.CELERY_CONFIG (repeatable)")
+                         "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS=etl.tools.celery_preload.CELERY_CONFIG (repeatable)")
     args = ap.parse_args()
     extra = dict(e.split("=", 1) for e in args.env)
-    print(json.dumps(measure(args.files, args.stable_seconds, extra_env=extra), indent=2))
+    print(json.dumps(measure(args.files, args.stable_seconds, extra_env=extra, idle_seconds=args.idle_seconds), indent=2))
     return 0
 
 

@@ -1,6 +1,7 @@
 """Inbox: validate every partner file, accept or reject it, and write the receipt.
 
-Runs every 30 seconds (``MONITOR_INBOX_INTERVAL_SECONDS``) rather than on a file-arrival event. A schedule needs no
+Runs every ``MONITOR_INBOX_INTERVAL_SECONDS`` (30 when unset, 10 in the production stack)
+rather than on a file-arrival event. A schedule needs no
 triggerer, survives restarts (whatever arrived while Airflow was down is picked up
 on the next run), and with the stability window (MONITOR_STABLE_SECONDS, default 10)
 a partner gets a receipt well within a minute: a run that finds a file still settling

@@ -197,7 +197,7 @@ def preload(sources: Iterable[str] = ()) -> None:
     """Import GX and build the context (and the given sources' suites) ahead of the first file.
 
     For a long-lived process that forks task processes (a Celery worker child: see
-    bench/celery_preload.py): the forked task inherits the imported modules and pays
+    etl/tools/celery_preload.py): the forked task inherits the imported modules and pays
     nothing; a process that never validates should not call this.
     """
     gx = _gx()

@@ -138,6 +138,10 @@ class Topology:
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
             # As docker-compose.yaml (issue 11): a task whose worker died is failed after 90 s, not 300 s.
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "90",
+            # As docker-compose.yaml (issue 16): GX preloaded in each worker child, the inbox
+            # looked at every 10 s.
+            "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "etl.tools.celery_preload.CELERY_CONFIG",
+            "MONITOR_INBOX_INTERVAL_SECONDS": "10",
             "AIRFLOW_CONN_MONITOR_WAREHOUSE": self.warehouse_uri,
             "AIRFLOW_VAR_MONITOR_CONTACTS": json.dumps(CONTACTS),
             "MONITOR_DATA_DIR": str(self.data),
