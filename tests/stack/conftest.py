@@ -105,8 +105,12 @@ def embedded_stack(tmp_path_factory) -> Iterator[Stack]:
     log = base / "airflow-run.log"
     t0 = time.monotonic()
     with open(log, "wb") as out:
+        # SIGINT back to its default in the child: a test run started in the background of a
+        # non-interactive shell inherits SIGINT ignored, and bash cannot trap a signal that was
+        # ignored when it started (the Ctrl-C at the end would then do nothing).
         proc = subprocess.Popen(["bash", "scripts/airflow-run.sh"], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     stack = Stack(home, data, port, proc, log, env)
     try:
         deadline = time.monotonic() + 300
