@@ -1149,8 +1149,8 @@ def main(argv: list[str] | None = None) -> int:
             base = args.out / "work" / f"{size}-history"
             shutil.rmtree(base, ignore_errors=True)
             history_url = pg_database(f"bench_{size}_history") if pg else ""
-            run_worker({"task": "history", "history": spec["history"], "keep": str(base), "store_url": history_url,
-                        "reference": spec["reference"]}, in_process)
+            run_worker({"task": "history", "history": spec["history"], "keep": str(base), "store_url": history_url},
+                       in_process)
         # Fresh-process runs are repeated (best wall time kept, all listed) where that is cheap:
         # other processes on this shared machine stretch single runs.
         n = 1 if size == "national" else sz["repeats"]

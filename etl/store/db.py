@@ -330,7 +330,7 @@ def _create_schema(conn: Connection, now: str) -> None:
     _migrate(conn, now)
     for index in INDEXES:
         index.create(conn, checkfirst=True)
-    if not sa.inspect(conn).has_table(CURRENT_VIEW) and CURRENT_VIEW not in sa.inspect(conn).get_view_names():
+    if CURRENT_VIEW not in sa.inspect(conn).get_view_names():
         conn.execute(sa.text(_CURRENT_VIEW_SQL))
 
 

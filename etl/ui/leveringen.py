@@ -142,11 +142,17 @@ def build_matrix(deliveries: list[dict], links: list[dict], *, today: dt.date,
         seen |= {p for d in deliveries if not is_restricted(d) for p in d["periodes"] if QUARTER_RE.match(p)}
         quarters = quarter_range(min(seen), max(seen)) if seen else []
 
+    codes = {bron: [c for c, _ in orgs] for bron, orgs in organisations.items()}
+
+    def unplaced(d: dict) -> bool:
+        """A delivery of a shared source that belongs to none of its organisations."""
+        return bool(codes.get(d["bron"])) and d.get("organisatie") not in codes[d["bron"]]
+
     def row_key(bron: str, organisatie: str | None) -> tuple[str, str]:
-        codes = [c for c, _ in organisations.get(bron, [])]
-        if not codes:
+        known = codes.get(bron)
+        if not known:
             return bron, ""
-        return bron, organisatie if organisatie in codes else codes[0]
+        return bron, organisatie if organisatie in known else known[0]
 
     current = {(*row_key(lk["bron"], lk.get("organisatie")), lk["periode"]): lk["levering_id"]
                for lk in links if lk["actueel"]}
@@ -155,13 +161,8 @@ def build_matrix(deliveries: list[dict], links: list[dict], *, today: dt.date,
         if lk["vervangen_door"]:
             replaced.setdefault((lk["vervangen_door"], lk["periode"]), []).append(lk["levering_id"])
     rejected: dict[tuple[str, str, str], list[dict]] = {}
-    unplaced: dict[tuple[str, str], list[dict]] = {}          # refusals of no known organisation
     for d in deliveries:                                   # oldest first
-        if d["status"] == DeliveryStatus.REJECTED and not is_restricted(d):
-            known = [c for c, _ in organisations.get(d["bron"], [])]
-            if known and d.get("organisatie") not in known:
-                unplaced.setdefault(row_key(d["bron"], None), []).append(d)
-                continue
+        if d["status"] == DeliveryStatus.REJECTED and not is_restricted(d) and not unplaced(d):
             for p in d["periodes"]:
                 rejected.setdefault((*row_key(d["bron"], d.get("organisatie")), p), []).append(d)
 
@@ -209,7 +210,7 @@ def build_matrix(deliveries: list[dict], links: list[dict], *, today: dt.date,
                     continue
                 if is_restricted(d):
                     overige.append({"tekst": restricted_text(d), "ontvangen_op": d["ontvangen_op"]})
-                elif d in unplaced.get(key, []):
+                elif unplaced(d):
                     overige.append({"tekst": "afgekeurd, niet in de map van een organisatie",
                                     "ontvangen_op": d["ontvangen_op"], "levering_id": d["levering_id"]})
                 elif not any(p in quarters for p in d["periodes"]):
