@@ -128,3 +128,20 @@ def inbox_interval_seconds() -> int:
     except ValueError:
         value = 30
     return max(value, 5)
+
+
+def analysis_parallel() -> int:
+    """How many files the inbox analyses at once (``MONITOR_PARSE_PARALLEL``; default the
+    cores this process may use, at most 4; at least 1).
+
+    Each analysis runs in its own child with its own memory budget
+    (``MONITOR_PARSE_MEMORY_MB``), so the worst case is this many budgets at once."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    try:
+        value = int(os.environ.get("MONITOR_PARSE_PARALLEL", "0"))
+    except ValueError:
+        value = 0
+    return max(1, value if value > 0 else min(cores, 4))

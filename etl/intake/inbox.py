@@ -36,12 +36,13 @@ import logging
 import os
 import time
 import traceback
+from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from etl.core.config import SOURCES, DataDirs, Limits, stable_seconds
+from etl.core.config import SOURCES, DataDirs, Limits, analysis_parallel, stable_seconds
 from etl.core.naming import is_ignored, printable_name, receipt_stem, safe_name
 from etl.core.organisations import Organisation, has_several, organisation, organisations
 from etl.core.problems import Problem, error
@@ -50,7 +51,7 @@ from etl.core.status import DeliveryStatus
 from etl.intake import markup
 from etl.intake.analyse import Analysis, analyse
 from etl.intake.receipt import Receipt, write_receipt
-from etl.intake.sandbox import ChildDied, ChildRaised, run_limited, warm_up
+from etl.intake.sandbox import ChildDied, ChildRaised, Children, warm_up
 from etl.store.db import Delivery, Store
 from etl.store.provenance import read_summary
 
@@ -340,17 +341,79 @@ def _duplicate(dirs: DataDirs, store: Store, org: Organisation, claimed: Path, n
     return Outcome(bron, name, DeliveryStatus.DUPLICATE, lid, final, txt, (), org.code)
 
 
+class Analyses:
+    """The analyses of claimed files, each in its own limited child, started ahead.
+
+    Why: one analysis uses one core. The inbox claims the files of a folder (and opens the
+    next folders) first, starts their analyses here, up to ``parallel`` at a time, and then
+    records and settles each file in claim order while the next ones are analysed. The
+    order of the records, and so which delivery supersedes which, is the claim order, as
+    when one file is analysed after the other.
+
+    An attempt is counted in the store when the child is submitted, as before its fork,
+    so a kill of this process while children run counts for every file in flight.
+    """
+
+    def __init__(self, store: Store, limits: Limits | None, parallel: int = 1) -> None:
+        self.store, self.limits = store, limits
+        self.children = Children(parallel)
+        self._attempt: dict[tuple[str, str], int] = {}
+
+    def __enter__(self) -> Analyses:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.children.close()
+
+    @property
+    def busy(self) -> bool:
+        """Enough analyses in flight to keep every slot filled."""
+        return self.children.outstanding >= self.children.parallel
+
+    def start(self, org: Organisation, claimed: Path) -> int:
+        """Count an attempt and start the analysis (unless already started); the attempt number."""
+        key = (org.folder, claimed.name)
+        if key not in self._attempt:
+            self._attempt[key] = attempt = self.store.start_attempt(org.folder, claimed.name)
+            if attempt <= MAX_PROCESS_ATTEMPTS:
+                self.children.submit(key, _analyse_in_child, claimed, get_source(org.bron), self.limits, org,
+                                     on_start=lambda pid: self.store.note_attempt(org.folder, claimed.name, pid=pid))
+        return self._attempt[key]
+
+    def prefetch(self, org: Organisation, claimed: Path) -> None:
+        """Start the analysis of a file that will most likely need one (a duplicate or a
+        resumed record will not: ``drop`` forgets it then)."""
+        if org.code and not claimed.is_symlink():
+            self.start(org, claimed)
+
+    def result(self, org: Organisation, claimed: Path):
+        try:
+            return self.children.result((org.folder, claimed.name))
+        finally:
+            self._attempt.pop((org.folder, claimed.name), None)
+
+    def drop(self, org: Organisation, claimed: Path) -> None:
+        """The file needs no analysis after all: kill its child, forget its attempt."""
+        key = (org.folder, claimed.name)
+        self.children.discard(key)
+        if self._attempt.pop(key, None) is not None:
+            self.store.finish_attempts(org.folder, claimed.name)
+
+
 def process_claimed(dirs: DataDirs, store: Store, org: Organisation, claimed: Path,
-                    limits: Limits | None = None) -> Outcome:
+                    limits: Limits | None = None, analyses: Analyses | None = None) -> Outcome:
     """A claimed file to its final place with a receipt; then its claim row ends. (Raises
     leave the file in processing/ and the claim open: the next run resumes both.)"""
-    outcome = _process_claimed(dirs, store, org, claimed, limits)
+    if analyses is None:
+        with Analyses(store, limits) as own:
+            outcome = _process_claimed(dirs, store, org, claimed, own)
+    else:
+        outcome = _process_claimed(dirs, store, org, claimed, analyses)
     store.settle_claim(org.folder, claimed.name, outcome.levering_id)
     return outcome
 
 
-def _process_claimed(dirs: DataDirs, store: Store, org: Organisation, claimed: Path,
-                     limits: Limits | None = None) -> Outcome:
+def _process_claimed(dirs: DataDirs, store: Store, org: Organisation, claimed: Path, analyses: Analyses) -> Outcome:
     bron, folder = org.bron, org.folder
     received, name = _received_from_claim(claimed)
     original = name
@@ -361,12 +424,13 @@ def _process_claimed(dirs: DataDirs, store: Store, org: Organisation, claimed: P
     lid, recorded = _claim_identity(store, bron, received, sha, original)
     if recorded is not None:
         log.warning("hervat onderbroken verwerking van %s", lid)
+        analyses.drop(org, claimed)
         store.finish_attempts(folder, claimed.name)
         return settle(dirs, store, recorded, claimed, original)
     first = store.accepted_with_hash(bron, org.code, sha)
     if first is not None:
+        analyses.drop(org, claimed)
         return _duplicate(dirs, store, org, claimed, original, received, sha, first, lid)
-    source = get_source(bron)
     if not org.code:
         analysis = Analysis(accepted=False, problems=[_no_organisation_problem(bron)])
     elif claimed.is_symlink():
@@ -374,7 +438,7 @@ def _process_claimed(dirs: DataDirs, store: Store, org: Organisation, claimed: P
                           "Zet het bestand zelf in de map, niet een snelkoppeling ernaar.")]
         analysis = Analysis(accepted=False, problems=problems)
     else:
-        analysis = _analyse_guarded(store, org, claimed, lid, sha, original, source, limits)
+        analysis = _analyse_guarded(store, org, claimed, lid, sha, original, analyses)
     pause_point("after_analyse")
     status = DeliveryStatus.ACCEPTED if analysis.accepted else DeliveryStatus.REJECTED
     d = Delivery(levering_id=lid, bron=bron, organisatie=org.code, bestandsnaam=original, sha256=sha,
@@ -405,19 +469,19 @@ def _analyse_in_child(path: Path, source, limits: Limits | None, org: Organisati
     return analysis
 
 
-def _analyse_guarded(store: Store, org: Organisation, claimed: Path, lid: str, sha: str, name: str, source,
-                     limits: Limits | None) -> Analysis:
+def _analyse_guarded(store: Store, org: Organisation, claimed: Path, lid: str, sha: str, name: str,
+                     analyses: Analyses) -> Analysis:
     """``analyse`` in a limited child, counted per claimed file; never raises for the file's sake."""
     key, bron, folder = claimed.name, org.bron, org.folder
-    attempt = store.start_attempt(folder, key)
+    attempt = analyses.start(org, claimed)           # started ahead, or now
     while True:
         if attempt > MAX_PROCESS_ATTEMPTS:
+            analyses.drop(org, claimed)
             earlier = store.attempts(folder, key) or {}
             return _dead_letter(store, bron, lid, sha, name, attempt - 1,
                                 earlier.get("last_failure") or "het verwerkende proces stopte (gestopt of afgebroken)")
         try:
-            analysis, report = run_limited(_analyse_in_child, claimed, source, limits, org,
-                                           on_start=lambda pid: store.note_attempt(folder, key, pid=pid))
+            analysis, report = analyses.result(org, claimed)
         except ChildRaised as exc:
             return _crashed(lid, exc.type_name, exc.where)
         except ChildDied as exc:
@@ -428,7 +492,7 @@ def _analyse_guarded(store: Store, org: Organisation, claimed: Path, lid: str, s
             if exc.kind == "tijd" or attempt >= MAX_ATTEMPTS:
                 return _dead_letter(store, bron, lid, sha, name, attempt, failure, exc.report.peak_rss_bytes,
                                     exc.report.seconds)
-            attempt = store.start_attempt(folder, key)
+            attempt = analyses.start(org, claimed)
             continue
         log.info("analyse van %s: %.2f s, piek %d MB (pid %d)", lid, report.seconds, report.peak_rss_bytes >> 20, report.pid)
         return analysis
@@ -487,21 +551,73 @@ def _claim_identity(store: Store, bron: str, received: dt.datetime, sha: str, na
     raise RuntimeError(f"no free delivery id for {base}")
 
 
-def resume_unsettled(dirs: DataDirs, store: Store, org: Organisation) -> list[Outcome]:
-    """Finish what a killed run left: claimed files, and recorded deliveries not yet settled."""
-    outcomes: list[Outcome] = []
-    bron = org.bron
-    _isolated([], bron, org.folder, lambda: _finish_claims(dirs, store, org))     # logged, never raised
+@dataclass
+class _OpenFolder:
+    """A partner folder whose lock this run holds, with its claimed files, in order."""
+
+    org: Organisation
+    lock: ExitStack
+    resumed: list[Path]              # claimed by a run that was killed
+    claimed: list[Path]              # claimed by this run
+
+
+def _left_in_processing(dirs: DataDirs, org: Organisation) -> list[Path]:
+    """Files a killed run claimed and did not finish (run under the folder's lock)."""
     folder = dirs.processing / org.folder
-    if folder.is_dir():
-        for p in sorted(folder.iterdir()):
-            if "__" in p.name and not p.name.startswith(".") and not p.is_dir():
-                _isolated(outcomes, bron, p.name, lambda p=p: process_claimed(dirs, store, org, p))
-    for d in store.unsettled(bron, org.code):
-        final = _final_place(dirs, d, f"{d.bestandsnaam}")
-        if final.exists() or final.is_symlink():
-            _isolated(outcomes, bron, d.levering_id, lambda d=d: settle(dirs, store, d, None, d.bestandsnaam))
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if "__" in p.name and not p.name.startswith(".") and not p.is_dir())
+
+
+def _open_folder(dirs: DataDirs, store: Store, org: Organisation, analyses: Analyses, cold: bool) -> _OpenFolder:
+    """Lock the folder, finish interrupted claims, claim every stable file, start analyses."""
+    lock = ExitStack()
+    lock.enter_context(inbox_lock(dirs, org.folder, store))
+    try:
+        _isolated([], org.bron, org.folder, lambda: _finish_claims(dirs, store, org))     # logged, never raised
+        resumed = _left_in_processing(dirs, org)
+        stable = stable_files(dirs, org.folder)
+        if cold and (resumed or stable):
+            warm_up()        # GX and pandas once, in the parent, before the first fork (cheap when done)
+        claimed: list[Path] = []
+        for path in stable:
+            received = store.now()           # the store's clock: one clock for every host
+            c = claim(dirs, store, path, org.folder, received)
+            if c is None:                    # another host's run holds it, or it is gone
+                continue
+            pause_point("after_claim")
+            claimed.append(c)
+        for c in (*resumed, *claimed):
+            _isolated([], org.bron, c.name, lambda c=c: analyses.prefetch(org, c))
+        return _OpenFolder(org, lock, resumed, claimed)
+    except BaseException:
+        lock.close()
+        raise
+
+
+def _finish_folder(dirs: DataDirs, store: Store, opened: _OpenFolder, analyses: Analyses) -> list[Outcome]:
+    """Record and settle the folder's files in claim order, then release its lock."""
+    org, outcomes = opened.org, []
+    with opened.lock:
+        for p in opened.resumed:
+            _isolated(outcomes, org.bron, p.name, lambda p=p: process_claimed(dirs, store, org, p, analyses=analyses))
+        for d in store.unsettled(org.bron, org.code):
+            final = _final_place(dirs, d, f"{d.bestandsnaam}")
+            if final.exists() or final.is_symlink():
+                _isolated(outcomes, org.bron, d.levering_id, lambda d=d: settle(dirs, store, d, None, d.bestandsnaam))
+        for c in opened.claimed:
+            _isolated(outcomes, org.bron, c.name, lambda c=c: process_claimed(dirs, store, org, c, analyses=analyses))
     return outcomes
+
+
+def resume_unsettled(dirs: DataDirs, store: Store, org: Organisation, limits: Limits | None = None) -> list[Outcome]:
+    """Finish what a killed run left: claimed files, and recorded deliveries not yet settled.
+    (The caller holds the folder's lock.)"""
+    with Analyses(store, limits) as analyses:
+        opened = _OpenFolder(org, ExitStack(), [], [])
+        _isolated([], org.bron, org.folder, lambda: _finish_claims(dirs, store, org))
+        opened.resumed = _left_in_processing(dirs, org)
+        return _finish_folder(dirs, store, opened, analyses)
 
 
 def _isolated(outcomes: list[Outcome], bron: str, what: str, step) -> None:
@@ -517,36 +633,41 @@ def _isolated(outcomes: list[Outcome], bron: str, what: str, step) -> None:
 
 
 def process_inbox(dirs: DataDirs | None = None, sources: tuple[str, ...] = SOURCES,
-                  limits: Limits | None = None) -> list[Outcome]:
-    """One pass over the inbox: resume, then claim and process every stable file."""
+                  limits: Limits | None = None, parallel: int | None = None) -> list[Outcome]:
+    """One pass over the inbox: resume, then claim and process every stable file.
+
+    Folders are opened (locked, claimed, analyses started) ahead of the one being finished
+    while fewer than ``parallel`` analyses are in flight (``MONITOR_PARSE_PARALLEL``, default
+    the usable cores, at most 4), so the cores analyse the next files while this process
+    records and settles. Each file is still recorded in claim order within its folder.
+    """
     dirs = (dirs or DataDirs.from_env()).ensure()
     outcomes: list[Outcome] = []
-    warmed = False
-    with Store.open(dirs) as store:
-        for bron in sources:
-            for org in partner_folders(bron):
-                try:
-                    outcomes.extend(_process_folder(dirs, store, org, limits, warmed))
-                    warmed = warmed or bool(outcomes)
-                except Exception as exc:  # noqa: BLE001 - one folder's failure never stops the next
-                    log.error("inbox van %s overgeslagen door een fout: %s", org.folder, type(exc).__name__)
-    return outcomes
+    cold = True                       # GX not yet imported in this process
+    pending: deque[_OpenFolder] = deque()
+    with Store.open(dirs) as store, Analyses(store, limits, parallel or analysis_parallel()) as analyses:
+        def finish_oldest() -> None:
+            opened = pending.popleft()
+            try:
+                outcomes.extend(_finish_folder(dirs, store, opened, analyses))
+            except Exception as exc:  # noqa: BLE001 - one folder's failure never stops the next
+                log.error("inbox van %s overgeslagen door een fout: %s", opened.org.folder, type(exc).__name__)
 
-
-def _process_folder(dirs: DataDirs, store: Store, org: Organisation, limits: Limits | None,
-                    warmed: bool) -> list[Outcome]:
-    outcomes: list[Outcome] = []
-    with inbox_lock(dirs, org.folder, store):
-        if not warmed and (stable_files(dirs, org.folder) or any(
-                p.is_file() for p in (dirs.processing / org.folder).glob("*__*"))):
-            warm_up()        # GX and pandas once, in the parent, before the first fork (cheap when done)
-        outcomes.extend(resume_unsettled(dirs, store, org))
-        for path in stable_files(dirs, org.folder):
-            received = store.now()           # the store's clock: one clock for every host
-            claimed = claim(dirs, store, path, org.folder, received)
-            if claimed is None:              # another host's run holds it, or it is gone
-                continue
-            pause_point("after_claim")
-            _isolated(outcomes, org.bron, claimed.name,
-                      lambda claimed=claimed: process_claimed(dirs, store, org, claimed, limits))
+        try:
+            for bron in sources:
+                for org in partner_folders(bron):
+                    try:
+                        opened = _open_folder(dirs, store, org, analyses, cold)
+                    except Exception as exc:  # noqa: BLE001 - one folder's failure never stops the next
+                        log.error("inbox van %s overgeslagen door een fout: %s", org.folder, type(exc).__name__)
+                        continue
+                    cold = cold and not (opened.resumed or opened.claimed)
+                    pending.append(opened)
+                    while pending and (analyses.busy or len(pending) > analyses.children.parallel):
+                        finish_oldest()
+            while pending:
+                finish_oldest()
+        finally:
+            for opened in pending:               # only after an error above: the next run resumes them
+                opened.lock.close()
     return outcomes
