@@ -508,3 +508,39 @@ def test_a_bug_in_the_analysis_does_not_stop_the_inbox(data_dirs, tmp_path, monk
     os.utime(back, (0, 0))
     [again] = _process(data_dirs)
     assert again.status == "geaccepteerd"
+
+
+# --- parallel analyses --------------------------------------------------------------------------
+
+def test_parallel_analyses_give_what_one_at_a_time_gives(tmp_path):
+    """Files analysed two and three at a time are recorded in claim order: the same outcomes,
+    the same current deliveries (a correction still supersedes the file before it) and the
+    same dataset as one after the other."""
+    from etl.intake.inbox import process_inbox
+
+    def run(parallel: int) -> tuple[list[tuple[str, str, str]], pd.DataFrame, list]:
+        dirs = DataDirs(tmp_path / f"p{parallel}").ensure()
+        _drop_mixed(dirs, tmp_path / f"in{parallel}")
+        v2 = tmp_path / f"c{parallel}" / "vt_2024Q3_zz_correctie.xlsx"     # claimed after the others (name order)
+        v2.parent.mkdir()
+        _corrected_vt(v2)
+        drop(dirs, "veilig_thuis", v2)
+        outcomes = process_inbox(dirs, parallel=parallel)
+        by_id = {o.levering_id: o.bestand for o in outcomes}
+        ds = _dataset(dirs)
+        ds = ds.assign(bestand=ds.levering_id.map(by_id)).drop(columns=["levering_id"])
+        ds = ds.sort_values(list(ds.columns)).reset_index(drop=True)
+        con = sqlite3.connect(dirs.db_path)
+        chain = sorted((by_id[a], by_id[b]) for a, b in con.execute(
+            "SELECT levering_id, vervangen_door FROM delivery_quarters WHERE vervangen_door IS NOT NULL"))
+        con.close()
+        return sorted((o.bron, o.bestand, str(o.status)) for o in outcomes), ds, chain
+
+    one, ds_one, chain_one = run(1)
+    assert ("veilig_thuis", "vt_2024Q3_zz_correctie.xlsx", "geaccepteerd") in one
+    assert chain_one and all(new == "vt_2024Q3_zz_correctie.xlsx" for _old, new in chain_one)
+    for parallel in (2, 3):
+        outcomes, ds, chain = run(parallel)
+        assert outcomes == one
+        assert chain == chain_one
+        pd.testing.assert_frame_equal(ds, ds_one)
