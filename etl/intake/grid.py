@@ -328,7 +328,9 @@ def _typed(reader, name: str, head: list[list[object]], start: int) -> SheetGrid
     try:
         sheet = reader.load_sheet(name, header_row=None, skip_rows=start, dtype_coercion="strict",
                                   schema_sample_rows=None)
-        absolute = [c.absolute_index for c in sheet.available_columns()]
+        # (every column is selected: ``selected_columns`` is what ``available_columns()`` would
+        # compute again, 0.09 s on the 200k file, for free)
+        absolute = [c.absolute_index for c in sheet.selected_columns]
         body = sheet.to_arrow()
     except Exception:  # noqa: BLE001 - mixed types (or anything fastexcel refuses): read cell by cell
         return None

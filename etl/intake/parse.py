@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from etl.core.quarters import quarter_of
@@ -291,6 +292,23 @@ def parse_text(raw: object) -> Parsed:
     if isinstance(raw, float) and raw.is_integer():      # (inf and nan are not: int() would raise)
         raw = int(raw)
     return Parsed(str(raw).strip())
+
+
+def parse_texts(raw: Sequence[object]) -> list[object]:
+    """``parse_text(v).value`` for every value of a column.
+
+    An id or free-text column is mostly unique values (a 200k-row WIJ file has 200k casus
+    ids), so the common case, a text, is done inline: no call and no ``Parsed`` per value."""
+    out: list[object] = [None] * len(raw)
+    empty = _EMPTY_TEXT
+    for i, v in enumerate(raw):
+        if type(v) is str:
+            s = v.strip()
+            if s.lower() not in empty:
+                out[i] = s
+        elif v is not None:
+            out[i] = parse_text(v).value
+    return out
 
 
 def parser_for(col_type: str, allowed: tuple[str, ...] = ()):

@@ -34,9 +34,10 @@ from etl.core.problems import Problem, error, warning
 from etl.core.reference import wijk_names
 from etl.core.sources import Column, Sheet, Source, fold
 from etl.intake.grid import HEADER_SCAN_ROWS, SheetGrid, as_grid, load_sheets
-from etl.intake.parse import ParseError, is_empty, parser_for
+from etl.intake.parse import ParseError, is_empty, parse_texts, parser_for
 from etl.intake.safety import WorkbookInfo
 from etl.intake.screen import column_letter
+from etl.intake.texts import Joined
 
 Grid = SheetGrid | list[list[object]]
 _TOTAL_WORDS = ("totaal", "total", "totalen", "eindtotaal", "som", "regio totaal", "totaal regio")
@@ -333,6 +334,21 @@ def _maybe_total_label(v: object) -> bool:
     return "tot" in low or "som" in low
 
 
+def _maybe_total_labels(values: list[object]) -> list[int]:
+    """Indexes of the values ``_maybe_total_label`` keeps, for all distinct values of a
+    column at once (``Joined``): a column of 200k distinct ids is not 200k calls."""
+    texts = [k for k, v in enumerate(values) if type(v) is str]
+    joined = Joined([values[k] for k in texts])
+    hits: set[int] = set()
+    if joined.usable:
+        keep = joined.non_ascii() | joined.where_lower("tot", "som")
+        hits.update(texts[j] for j in np.flatnonzero(keep).tolist())
+    else:
+        hits.update(k for k in texts if _maybe_total_label(values[k]))
+    hits.update(k for k, v in enumerate(values) if type(v) is not str and _maybe_total_label(v))
+    return sorted(hits)
+
+
 def _classify_rows(grid: SheetGrid, header_idx: int, mapping: dict[int, Column]) -> tuple[list[int], int | None, list[int]]:
     """Data rows (0-based), the totals row and the Excel rows with data under it.
 
@@ -353,7 +369,7 @@ def _classify_rows(grid: SheetGrid, header_idx: int, mapping: dict[int, Column])
             data[i] = False
     candidates = np.zeros(n, dtype=bool)
     for c in range(grid.width):
-        hits = [k for k, v in enumerate(grid.distinct[c]) if _maybe_total_label(v)]
+        hits = _maybe_total_labels(grid.distinct[c])
         if hits:
             candidates |= np.isin(grid.codes[c][start:], hits)
     totals: int | None = None
@@ -442,6 +458,12 @@ def _note_like(v: object, col: Column) -> bool:
 
 def _parse_column(raw: list[object], col: Column) -> tuple[list[object], list[int], dict[str, list[int]], dict[str, list[int]]]:
     """Values, indexes of ``<5`` cells, unreadable cells by message, "unknown" texts by text."""
+    if col.type in {"id", "text"}:                      # mostly unique: see parse_texts
+        bad = [i for i, v in enumerate(raw) if type(v) is float and not math.isfinite(v)]
+        texts = parse_texts(raw)
+        for i in bad:
+            texts[i] = None
+        return texts, [], ({"geen geldig getal (oneindig of ongedefinieerd)": bad} if bad else {}), {}
     parse = parser_for(col.type, col.allowed)
     values: list[object] = [None] * len(raw)
     suppressed: list[int] = []

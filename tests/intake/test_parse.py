@@ -221,3 +221,21 @@ def test_parsers_never_crash(col_type, raw):
         parse(raw)
     except ParseError:
         pass
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=8), st.sampled_from(["n.v.t.", " NVT ", "-", "?", " ", "onbekend"]),
+                          st.integers(-5, 10**10), st.floats(allow_nan=False, allow_infinity=False), st.booleans()),
+                max_size=20))
+def test_parse_texts_is_parse_text_per_value(values):
+    from etl.intake.parse import parse_text, parse_texts
+
+    assert parse_texts(values) == [None if v is None else parse_text(v).value for v in values]
+
+
+@given(st.lists(st.one_of(st.none(), st.text(max_size=10), st.sampled_from(["Totaal", "SOM", "tot.", "Gesamtsumme", "Ätot"]),
+                          st.integers(), st.floats(allow_nan=False)), max_size=20))
+def test_total_label_candidates_inline_are_the_per_value_ones(values):
+    from etl.intake.read import _maybe_total_label, _maybe_total_labels
+
+    assert _maybe_total_labels(values) == [k for k, v in enumerate(values) if _maybe_total_label(v)]

@@ -13,6 +13,8 @@ import random
 import numpy as np
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from etl.core.sources import get_source
 from etl.intake.grid import as_grid
@@ -55,6 +57,27 @@ def test_distinct_kinds_agrees_with_value_kind_on_every_value():
     expected = {i: k for i, v in enumerate(values) if (k := value_kind(v))}
     assert expected, "the generated values hold identifiers"
     assert got == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from("0123456789 @,-ABXZabc\n\t\u00a0\x00"), max_size=24), max_size=12))
+def test_one_regex_pass_over_joined_texts_finds_what_a_search_per_text_finds(texts):
+    from etl.intake.screen import _TEXT_CANDIDATE, _text_candidates
+
+    assert _text_candidates(texts) == [j for j, t in enumerate(texts) if _TEXT_CANDIDATE.search(t)]
+
+
+def test_the_joined_pass_on_a_column_of_casus_ids():
+    """The 200k-row case: mostly ids that are no candidate, a few planted that are."""
+    from etl.intake.screen import _TEXT_CANDIDATE, _text_candidates
+
+    rng = random.Random(3)
+    texts = [f"C-{rng.randrange(16**8):08X}" for _ in range(20_000)]
+    for j in (0, 777, 19_999):
+        texts[j] = rng.choice(["bel 0612345678 na 5 uur", "a@b.nl", "Kerkstraat 1, 9711 AB 12", "9711AB-3"])
+    found = _text_candidates(texts)
+    assert found == [j for j, t in enumerate(texts) if _TEXT_CANDIDATE.search(t)]
+    assert {0, 777, 19_999} <= set(found)
 
 
 def _workbook(path, rng: random.Random) -> None:
