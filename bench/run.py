@@ -827,7 +827,8 @@ def task_naive(spec: dict, t_start: float, c_start: float) -> dict:
                 df[validate.NEG_PREFIX + col] = -df[col]
         frames[name] = df
         n += len(df)
-        result = gx.run(suites[name], df)
+        batch = gx.batch_definition.get_batch(batch_parameters={"dataframe": df})     # GX as a new user runs it
+        result = batch.validate(suites[name], result_format={"result_format": "COMPLETE", "include_unexpected_rows": False})
         failed += sum(not r.success for r in result.results)
     parts["validate"] = time.perf_counter() - t
     t = time.perf_counter()
