@@ -23,12 +23,12 @@ separator-insensitively and read.
 
 from __future__ import annotations
 
-import operator
 import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+import numpy as np
 from defusedxml import ElementTree as SafeET
 
 from etl.core.config import Limits
@@ -134,13 +134,13 @@ class SheetScan:
         refs = (_CELL_REF_PLAIN if plain else _CELL_REF).findall(window)
         if refs:
             letters, digits = zip(*refs, strict=True)
-            rows = list(map(int, digits))
+            n = len(digits)
+            rows = np.fromiter(map(int, digits), dtype=np.int64, count=n)      # (at most 7 digits each)
             numbers = {x: column_number(x) for x in set(letters)}
-            cols = list(map(numbers.__getitem__, letters))
-            areas = list(map(operator.mul, rows, cols))
-            i = areas.index(max(areas))
-            self._extend(min(rows), max(rows), min(cols), max(cols))
-            self.see(rows[i], cols[i])            # the farthest cell, by name in a refusal
+            cols = np.fromiter(map(numbers.__getitem__, letters), dtype=np.int64, count=n)
+            i = int((rows * cols).argmax())         # first of the largest, as list.index(max) gives
+            self._extend(int(rows.min()), int(rows.max()), int(cols.min()), int(cols.max()))
+            self.see(int(rows[i]), int(cols[i]))  # the farthest cell, by name in a refusal
         # Rows whose first cell has no reference: none when every cell tag has one.
         for digits in () if plain else _ROW_REF.findall(window):
             self.see(int(digits), self.min_col or 1)
