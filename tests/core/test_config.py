@@ -29,3 +29,17 @@ def test_the_inbox_dag_takes_its_schedule_from_the_setting():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "12.0"
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, None), ("", None), ("3", 3), ("0", None), ("-2", None), ("twee", None)])
+def test_analysis_parallel(monkeypatch, value, expected):
+    """Unset, empty or nonsense: the usable cores, at most 4; a positive number as given."""
+    import os
+
+    from etl.core.config import analysis_parallel
+
+    if value is None:
+        monkeypatch.delenv("MONITOR_PARSE_PARALLEL", raising=False)
+    else:
+        monkeypatch.setenv("MONITOR_PARSE_PARALLEL", value)
+    assert analysis_parallel() == (expected or max(1, min(len(os.sched_getaffinity(0)), 4)))
