@@ -33,7 +33,7 @@ from etl.core.control_sheet import is_control_sheet
 from etl.core.problems import Problem, error, warning
 from etl.core.reference import wijk_names
 from etl.core.sources import Column, Sheet, Source, fold
-from etl.intake.grid import HEADER_SCAN_ROWS, SheetGrid, as_grid, load_sheets
+from etl.intake.grid import HEADER_SCAN_ROWS, SheetGrid, as_grid, load_sheets, present_codes
 from etl.intake.parse import ParseError, is_empty, parse_texts, parser_for
 from etl.intake.safety import WorkbookInfo
 from etl.intake.screen import column_letter
@@ -345,7 +345,8 @@ def _maybe_total_labels(values: list[object]) -> list[int]:
         hits.update(texts[j] for j in np.flatnonzero(keep).tolist())
     else:
         hits.update(k for k in texts if _maybe_total_label(values[k]))
-    hits.update(k for k, v in enumerate(values) if type(v) is not str and _maybe_total_label(v))
+    if set(map(type, values)) - {str, type(None)}:
+        hits.update(k for k, v in enumerate(values) if type(v) is not str and _maybe_total_label(v))
     return sorted(hits)
 
 
@@ -408,7 +409,7 @@ def _read_column(grid: SheetGrid, c: int, rows: np.ndarray, col: Column, index: 
     list of cells.
     """
     codes = grid.column_codes(c)[rows] if len(rows) else np.empty(0, dtype=np.int32)
-    used = np.unique(codes[codes >= 0])
+    used = present_codes(codes, len(grid.distinct[c]) if c < grid.width else 0)
     distinct = grid.distinct[c] if c < grid.width else []
     sub = [distinct[k] for k in used.tolist()] + [None]          # last entry: the empty cell
     remap = np.full(len(distinct) + 1, len(sub) - 1, dtype=np.int64)   # code -1 -> remap[-1] -> None
@@ -459,7 +460,7 @@ def _note_like(v: object, col: Column) -> bool:
 def _parse_column(raw: list[object], col: Column) -> tuple[list[object], list[int], dict[str, list[int]], dict[str, list[int]]]:
     """Values, indexes of ``<5`` cells, unreadable cells by message, "unknown" texts by text."""
     if col.type in {"id", "text"}:                      # mostly unique: see parse_texts
-        bad = [i for i, v in enumerate(raw) if type(v) is float and not math.isfinite(v)]
+        bad = [i for i, v in enumerate(raw) if type(v) is float and not math.isfinite(v)] if float in set(map(type, raw)) else []
         texts = parse_texts(raw)
         for i in bad:
             texts[i] = None

@@ -21,7 +21,7 @@ import numpy as np
 
 from etl.core.problems import Problem, error
 from etl.core.sources import Source, fold
-from etl.intake.grid import SheetGrid, as_grid
+from etl.intake.grid import SheetGrid, as_grid, present_codes
 from etl.intake.texts import Joined
 
 # Folded header words that name a direct identifier.
@@ -164,19 +164,25 @@ def distinct_kinds(values: list[object]) -> dict[int, str]:
     that keeps the candidates, each confirmed by ``value_kind`` (the exact rules).
     """
     kinds: dict[int, str] = {}
-    num_idx = [i for i, v in enumerate(values) if type(v) in (int, float)]
+    types = set(map(type, values))              # (one C-level pass: most columns hold one type)
+    num_idx = [i for i, v in enumerate(values) if type(v) in (int, float)] if types & {int, float} else []
     if num_idx:
         nums = np.array([float(values[i]) for i in num_idx], dtype=np.float64)
         for j in np.flatnonzero(bsn_mask(nums)).tolist():
             kinds[num_idx[j]] = "burgerservicenummer"
-    str_idx = [i for i, v in enumerate(values) if type(v) is str and len(v) >= 6]
+    if types == {str}:                          # a text column: the lengths by numpy
+        lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+        str_idx = np.flatnonzero(lengths >= 6).tolist()
+    else:
+        str_idx = [i for i, v in enumerate(values) if type(v) is str and len(v) >= 6]
     for j in _text_candidates([values[i] for i in str_idx]):
         kind = value_kind(values[str_idx[j]])
         if kind:
             kinds[str_idx[j]] = kind
-    for i, v in enumerate(values):          # anything else (subclasses of str/int, exotic cells): the exact rules
-        if type(v) not in (int, float, str, bool) and v is not None and (kind := value_kind(v)):
-            kinds[i] = kind
+    if types - {int, float, str, bool, type(None)}:    # anything else (subclasses of str/int, exotic cells): the exact rules
+        for i, v in enumerate(values):
+            if type(v) not in (int, float, str, bool) and v is not None and (kind := value_kind(v)):
+                kinds[i] = kind
     return kinds
 
 
@@ -187,7 +193,7 @@ def _screen_values(grid: SheetGrid, start: int, flagged: dict[int, tuple[str, li
         return
     for c in range(grid.width):
         body = grid.codes[c][start:]
-        present = np.unique(body[body >= 0])
+        present = present_codes(body, len(grid.distinct[c]))
         if not len(present):
             continue
         values = grid.distinct[c]

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import openpyxl
+from hypothesis import given
+from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
 from etl.core.sources import get_source
@@ -89,3 +92,12 @@ def test_read_from_located_grids_equals_read_from_plain_rows(tmp_path):
     assert a.frame.equals(b.frame) and list(a.frame.dtypes) == list(b.frame.dtypes)
     assert len(a.frame) == 400 and a.letters["periode"] == "C"
     assert (a.suppressed, a.unreadable, a.totals_row) == (b.suppressed, b.unreadable, b.totals_row)
+
+
+@given(st.lists(st.integers(-1, 40), max_size=60))
+def test_present_codes_is_unique_of_the_codes_that_are_cells(codes):
+    from etl.intake.grid import present_codes
+
+    arr = np.array(codes, dtype=np.int32)
+    assert present_codes(arr, 41).tolist() == np.unique(arr[arr >= 0]).tolist()
+    assert present_codes(arr, 0).tolist() == np.unique(arr[arr >= 0]).tolist()     # a short dictionary is no excuse
