@@ -39,7 +39,7 @@ import traceback
 from collections import deque
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from etl.core.config import SOURCES, DataDirs, Limits, analysis_parallel, stable_seconds
@@ -553,12 +553,21 @@ def _claim_identity(store: Store, bron: str, received: dt.datetime, sha: str, na
 
 @dataclass
 class _OpenFolder:
-    """A partner folder whose lock this run holds, with its claimed files, in order."""
+    """A partner folder whose lock this run holds, with what is left to finish there, in order:
+    the files a killed run claimed, its recorded but unsettled deliveries, then this run's claims."""
 
     org: Organisation
     lock: ExitStack
     resumed: list[Path]              # claimed by a run that was killed
     claimed: list[Path]              # claimed by this run
+    steps: deque = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.steps = deque([*self.resumed, None, *self.claimed])      # None: the unsettled records
+
+    @property
+    def done(self) -> bool:
+        return not self.steps
 
 
 def _left_in_processing(dirs: DataDirs, org: Organisation) -> list[Path]:
@@ -569,10 +578,12 @@ def _left_in_processing(dirs: DataDirs, org: Organisation) -> list[Path]:
     return sorted(p for p in folder.iterdir() if "__" in p.name and not p.name.startswith(".") and not p.is_dir())
 
 
-def _open_folder(dirs: DataDirs, store: Store, org: Organisation, analyses: Analyses, cold: bool) -> _OpenFolder:
-    """Lock the folder, finish interrupted claims, claim every stable file, start analyses."""
+def _open_folder(dirs: DataDirs, store: Store, org: Organisation, analyses: Analyses, cold: bool,
+                 wait: float = 900.0) -> _OpenFolder:
+    """Lock the folder (``TimeoutError`` after ``wait`` s), finish interrupted claims, claim
+    every stable file, start analyses."""
     lock = ExitStack()
-    lock.enter_context(inbox_lock(dirs, org.folder, store))
+    lock.enter_context(inbox_lock(dirs, org.folder, store, timeout=wait))
     try:
         _isolated([], org.bron, org.folder, lambda: _finish_claims(dirs, store, org))     # logged, never raised
         resumed = _left_in_processing(dirs, org)
@@ -595,18 +606,33 @@ def _open_folder(dirs: DataDirs, store: Store, org: Organisation, analyses: Anal
         raise
 
 
+def _finish_step(dirs: DataDirs, store: Store, opened: _OpenFolder, analyses: Analyses) -> list[Outcome]:
+    """The folder's next file (recorded and settled) or its unsettled records; the lock is
+    released after the last step, and on any error."""
+    org, outcomes = opened.org, []
+    try:
+        step = opened.steps.popleft()
+        if step is None:
+            for d in store.unsettled(org.bron, org.code):
+                final = _final_place(dirs, d, f"{d.bestandsnaam}")
+                if final.exists() or final.is_symlink():
+                    _isolated(outcomes, org.bron, d.levering_id, lambda d=d: settle(dirs, store, d, None, d.bestandsnaam))
+        else:
+            _isolated(outcomes, org.bron, step.name, lambda: process_claimed(dirs, store, org, step, analyses=analyses))
+    except BaseException:
+        opened.steps.clear()
+        opened.lock.close()
+        raise
+    if opened.done:
+        opened.lock.close()
+    return outcomes
+
+
 def _finish_folder(dirs: DataDirs, store: Store, opened: _OpenFolder, analyses: Analyses) -> list[Outcome]:
     """Record and settle the folder's files in claim order, then release its lock."""
-    org, outcomes = opened.org, []
-    with opened.lock:
-        for p in opened.resumed:
-            _isolated(outcomes, org.bron, p.name, lambda p=p: process_claimed(dirs, store, org, p, analyses=analyses))
-        for d in store.unsettled(org.bron, org.code):
-            final = _final_place(dirs, d, f"{d.bestandsnaam}")
-            if final.exists() or final.is_symlink():
-                _isolated(outcomes, org.bron, d.levering_id, lambda d=d: settle(dirs, store, d, None, d.bestandsnaam))
-        for c in opened.claimed:
-            _isolated(outcomes, org.bron, c.name, lambda c=c: process_claimed(dirs, store, org, c, analyses=analyses))
+    outcomes: list[Outcome] = []
+    while not opened.done:
+        outcomes.extend(_finish_step(dirs, store, opened, analyses))
     return outcomes
 
 
@@ -632,6 +658,28 @@ def _isolated(outcomes: list[Outcome], bron: str, what: str, step) -> None:
                   printable_name(what), bron, type(exc).__name__, where)
 
 
+def _pending_bytes(dirs: DataDirs, org: Organisation) -> int:
+    """What waits in a folder (inbox and processing/), in bytes; a lost race counts 0."""
+    total = 0
+    for path in (*waiting_in(dirs, org.folder), *_left_in_processing(dirs, org)):
+        try:
+            total += path.stat(follow_symlinks=False).st_size
+        except FileNotFoundError:
+            pass
+    return total
+
+
+def _largest_first(dirs: DataDirs, orgs: list[Organisation]) -> list[Organisation]:
+    """Folders with the most waiting bytes first, the rest in their usual order.
+
+    Folders are independent (each has its own lock, claims and supersede order), so their
+    order changes no outcome; it decides how well the cores are used. The big files started
+    first leave the small ones to fill the other cores, instead of one big file analysed
+    alone at the end (longest job first). Within a folder the order stays the claim order."""
+    sizes = {org.folder: _pending_bytes(dirs, org) for org in orgs}
+    return sorted(orgs, key=lambda org: -sizes[org.folder])
+
+
 def process_inbox(dirs: DataDirs | None = None, sources: tuple[str, ...] = SOURCES,
                   limits: Limits | None = None, parallel: int | None = None) -> list[Outcome]:
     """One pass over the inbox: resume, then claim and process every stable file.
@@ -639,34 +687,49 @@ def process_inbox(dirs: DataDirs | None = None, sources: tuple[str, ...] = SOURC
     Folders are opened (locked, claimed, analyses started) ahead of the one being finished
     while fewer than ``parallel`` analyses are in flight (``MONITOR_PARSE_PARALLEL``, default
     the usable cores, at most 4), so the cores analyse the next files while this process
-    records and settles. Each file is still recorded in claim order within its folder.
+    records and settles, one file at a time. Each file is still recorded in claim order within
+    its folder. The folders with the most waiting bytes are opened first (``_largest_first``).
     """
     dirs = (dirs or DataDirs.from_env()).ensure()
     outcomes: list[Outcome] = []
     cold = True                       # GX not yet imported in this process
     pending: deque[_OpenFolder] = deque()
     with Store.open(dirs) as store, Analyses(store, limits, parallel or analysis_parallel()) as analyses:
-        def finish_oldest() -> None:
-            opened = pending.popleft()
-            try:
-                outcomes.extend(_finish_folder(dirs, store, opened, analyses))
-            except Exception as exc:  # noqa: BLE001 - one folder's failure never stops the next
-                log.error("inbox van %s overgeslagen door een fout: %s", opened.org.folder, type(exc).__name__)
-
+        todo = deque(_largest_first(dirs, [org for bron in sources for org in partner_folders(bron)]))
+        later: deque[Organisation] = deque()     # locked by another run while we held others
+        slots = analyses.children.parallel
         try:
-            for bron in sources:
-                for org in partner_folders(bron):
+            while todo or pending or later:
+                if not todo and not pending:
+                    todo, later = later, deque()
+                # Open the next folder while a core is free (and a few folders at most are held);
+                # otherwise finish one file of the oldest open folder.
+                if todo and (not pending or (len(pending) <= slots and not analyses.busy)):
+                    org = todo.popleft()
                     try:
-                        opened = _open_folder(dirs, store, org, analyses, cold)
+                        # Holding other folders, never wait for one: two runs that hold one
+                        # folder each and wait for the other's would both stall. Holding none,
+                        # wait as a single run always did.
+                        opened = _open_folder(dirs, store, org, analyses, cold, wait=0.0 if pending else 900.0)
+                    except TimeoutError:
+                        if pending:
+                            later.append(org)
+                        else:
+                            log.error("inbox van %s overgeslagen: de map blijft bezet door een andere run", org.folder)
+                        continue
                     except Exception as exc:  # noqa: BLE001 - one folder's failure never stops the next
                         log.error("inbox van %s overgeslagen door een fout: %s", org.folder, type(exc).__name__)
                         continue
                     cold = cold and not (opened.resumed or opened.claimed)
                     pending.append(opened)
-                    while pending and (analyses.busy or len(pending) > analyses.children.parallel):
-                        finish_oldest()
-            while pending:
-                finish_oldest()
+                    continue
+                oldest = pending[0]
+                try:
+                    outcomes.extend(_finish_step(dirs, store, oldest, analyses))
+                except Exception as exc:  # noqa: BLE001 - one folder's failure never stops the next
+                    log.error("inbox van %s overgeslagen door een fout: %s", oldest.org.folder, type(exc).__name__)
+                if oldest.done:
+                    pending.popleft()
         finally:
             for opened in pending:               # only after an error above: the next run resumes them
                 opened.lock.close()

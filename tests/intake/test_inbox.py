@@ -544,3 +544,37 @@ def test_parallel_analyses_give_what_one_at_a_time_gives(tmp_path):
         assert outcomes == one
         assert chain == chain_one
         pd.testing.assert_frame_equal(ds, ds_one)
+
+
+def test_a_folder_another_run_holds_is_taken_later_not_waited_for_while_holding_others(data_dirs, tmp_path):
+    """Holding one folder, the run does not wait for a second that another run holds (two runs
+    waiting for each other's folder would both stall): it finishes what it holds, then waits.
+
+    The other run here lets go only once the first folder's receipt exists: a run that waited
+    for the second folder while holding the first would never write it (the test gives up after 60 s)."""
+    import threading
+
+    from etl.intake.inbox import inbox_lock, process_inbox
+
+    drop(data_dirs, "vrouwenopvang", _build("baseline_vrouwenopvang", tmp_path))   # the larger file: opened first
+    drop(data_dirs, "wij", _build("baseline_wij", tmp_path))
+    assert (data_dirs.inbox / folder("vrouwenopvang")).joinpath("vo_2024Q3.xlsx").stat().st_size > \
+        next((data_dirs.inbox / folder("wij")).iterdir()).stat().st_size
+    held = threading.Event()
+    seen: list[bool] = []
+
+    def other_run() -> None:
+        with inbox_lock(data_dirs, folder("wij")):
+            held.set()
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not list((data_dirs.outbox / folder("vrouwenopvang")).glob("*.txt")):
+                time.sleep(0.1)
+            seen.append(bool(list((data_dirs.outbox / folder("vrouwenopvang")).glob("*.txt"))))
+
+    t = threading.Thread(target=other_run)
+    t.start()
+    assert held.wait(10)
+    outcomes = process_inbox(data_dirs, parallel=2)
+    t.join()
+    assert seen == [True]                                     # the held folder's receipt came while the other was locked
+    assert sorted((o.bron, str(o.status)) for o in outcomes) == [("vrouwenopvang", "geaccepteerd"), ("wij", "geaccepteerd")]
