@@ -14,17 +14,26 @@ import re
 
 import numpy as np
 
+#: Above this many characters the texts are tested one by one: the code points take four
+#: bytes a character, and a column of very long texts (testfiles__large_strings.xlsx of the corpus: a child peak of 1.2 GB) would
+#: need several times its size at once. A column of 200k casus ids is about 2.4M characters.
+MAX_CHARS = 8_000_000
+
 
 class Joined:
-    """Texts joined by NUL, with where each starts (None: a text holds a NUL or a lone
-    surrogate itself; the caller then tests them one by one)."""
+    """Texts joined by NUL, with where each starts. Not ``usable`` (the caller then tests
+    them one by one) when a text holds a NUL or a lone surrogate itself, or when together
+    they exceed ``MAX_CHARS``."""
 
     def __init__(self, texts: list[str]) -> None:
         self.texts = texts
-        self.text = "\x00".join(texts)
+        self.text = ""
         self.points: np.ndarray | None = None
         self.starts: np.ndarray | None = None
-        if texts and self.text.count("\x00") == len(texts) - 1:
+        if not texts or sum(map(len, texts)) + len(texts) > MAX_CHARS:
+            return
+        self.text = "\x00".join(texts)
+        if self.text.count("\x00") == len(texts) - 1:
             try:                                   # one trailing NUL: every text starts inside
                 self.points = np.frombuffer((self.text + "\x00").encode("utf-32-le"), dtype=np.uint32)
             except UnicodeEncodeError:
