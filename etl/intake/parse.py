@@ -299,8 +299,13 @@ def parse_texts(raw: Sequence[object]) -> list[object]:
 
     An id or free-text column is mostly unique values (a 200k-row WIJ file has 200k casus
     ids), so the common case, a text, is done inline: no call and no ``Parsed`` per value."""
-    out: list[object] = [None] * len(raw)
     empty = _EMPTY_TEXT
+    if set(map(type, raw)) == {str}:               # all texts: C-level passes, a loop only if one is "empty"
+        stripped = list(map(str.strip, raw))
+        if not set(map(str.lower, stripped)) & empty:
+            return stripped
+        return [None if s.lower() in empty else s for s in stripped]
+    out: list[object] = [None] * len(raw)
     for i, v in enumerate(raw):
         if type(v) is str:
             s = v.strip()

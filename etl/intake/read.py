@@ -337,15 +337,16 @@ def _maybe_total_label(v: object) -> bool:
 def _maybe_total_labels(values: list[object]) -> list[int]:
     """Indexes of the values ``_maybe_total_label`` keeps, for all distinct values of a
     column at once (``Joined``): a column of 200k distinct ids is not 200k calls."""
-    texts = [k for k, v in enumerate(values) if type(v) is str]
-    joined = Joined([values[k] for k in texts])
+    types = set(map(type, values))
+    texts = list(range(len(values))) if types == {str} else [k for k, v in enumerate(values) if type(v) is str]
+    joined = Joined(values if types == {str} else [values[k] for k in texts])
     hits: set[int] = set()
     if joined.usable:
         keep = joined.non_ascii() | joined.where_lower("tot", "som")
         hits.update(texts[j] for j in np.flatnonzero(keep).tolist())
     else:
         hits.update(k for k in texts if _maybe_total_label(values[k]))
-    if set(map(type, values)) - {str, type(None)}:
+    if types - {str, type(None)}:
         hits.update(k for k, v in enumerate(values) if type(v) is not str and _maybe_total_label(v))
     return sorted(hits)
 

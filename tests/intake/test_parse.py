@@ -239,3 +239,12 @@ def test_total_label_candidates_inline_are_the_per_value_ones(values):
     from etl.intake.read import _maybe_total_label, _maybe_total_labels
 
     assert _maybe_total_labels(values) == [k for k, v in enumerate(values) if _maybe_total_label(v)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=8), st.sampled_from(["n.v.t.", " NVT ", "-", "?", " ", "", "onbekend", " x "])),
+                min_size=1, max_size=20))
+def test_parse_texts_of_a_column_of_texts_only(values):
+    from etl.intake.parse import parse_text, parse_texts
+
+    assert parse_texts(values) == [parse_text(v).value for v in values]
