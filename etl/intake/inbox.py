@@ -392,6 +392,11 @@ class Analyses:
         finally:
             self._attempt.pop((org.folder, claimed.name), None)
 
+    def forget(self, org: Organisation, claimed: Path) -> None:
+        """Stop tracking a file whose analysis was never started (too many attempts)."""
+        self.children.discard((org.folder, claimed.name))
+        self._attempt.pop((org.folder, claimed.name), None)
+
     def drop(self, org: Organisation, claimed: Path) -> None:
         """The file needs no analysis after all: kill its child, forget its attempt."""
         key = (org.folder, claimed.name)
@@ -476,7 +481,7 @@ def _analyse_guarded(store: Store, org: Organisation, claimed: Path, lid: str, s
     attempt = analyses.start(org, claimed)           # started ahead, or now
     while True:
         if attempt > MAX_PROCESS_ATTEMPTS:
-            analyses.drop(org, claimed)
+            analyses.forget(org, claimed)          # (never started; its attempts row stays until the record)
             earlier = store.attempts(folder, key) or {}
             return _dead_letter(store, bron, lid, sha, name, attempt - 1,
                                 earlier.get("last_failure") or "het verwerkende proces stopte (gestopt of afgebroken)")

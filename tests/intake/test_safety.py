@@ -337,9 +337,14 @@ def test_a_file_whose_processing_died_twice_is_not_tried_again(data_dirs, tmp_pa
         claimed = claim(data_dirs, store, src, "veilig_thuis", dt.datetime.now(dt.UTC))
         for _ in range(MAX_PROCESS_ATTEMPTS):
             store.start_attempt("veilig_thuis", claimed.name)
+        store.note_attempt("veilig_thuis", claimed.name, failure="signaal: signal 9 (SIGKILL)")
     [o] = process_inbox(data_dirs, sources=("veilig_thuis",))
     assert o.status == "afgekeurd" and o.problem_codes == ("verwerkingsfout",)
     assert o.location.read_bytes() == (tmp_path / "baseline_veilig_thuis" / "vt_2024Q3.xlsx").read_bytes()
+    con = sqlite3.connect(data_dirs.db_path)
+    [(details,)] = con.execute("SELECT details FROM audit_log WHERE actie = 'verwerkingsfout'").fetchall()
+    con.close()
+    assert json.loads(details)["oorzaak"] == "signaal: signal 9 (SIGKILL)"      # the team learns how it died
 
 
 # --- messages that fit the file --------------------------------------------------------------
