@@ -201,7 +201,7 @@ def claim(dirs: DataDirs, store: Store, path: Path, partner: str, received: dt.d
     it, even on a share whose rename or locking is weaker than it should be. The rename
     then moves the file out of the partner's sight. Returns None when another run holds
     the claim or the file is gone. A crash between the two steps leaves a claim row and
-    the file still in the inbox: ``resume_unsettled`` finishes the rename.
+    the file still in the inbox: the next run's ``_open_folder`` finishes the rename.
     """
     target = dirs.processing / partner / f"{received:%Y%m%dT%H%M%S%fZ}__{safe_name(path.name)}"
     try:
@@ -392,16 +392,13 @@ class Analyses:
         finally:
             self._attempt.pop((org.folder, claimed.name), None)
 
-    def forget(self, org: Organisation, claimed: Path) -> None:
-        """Stop tracking a file whose analysis was never started (too many attempts)."""
-        self.children.discard((org.folder, claimed.name))
-        self._attempt.pop((org.folder, claimed.name), None)
-
-    def drop(self, org: Organisation, claimed: Path) -> None:
-        """The file needs no analysis after all: kill its child, forget its attempt."""
+    def drop(self, org: Organisation, claimed: Path, *, attempts_done: bool = True) -> None:
+        """Stop tracking the file: kill its child if one runs, and (``attempts_done``) end its
+        attempts row, as when it needs no analysis after all. A file refused for too many
+        attempts keeps the row until its record, for the cause of the last death."""
         key = (org.folder, claimed.name)
         self.children.discard(key)
-        if self._attempt.pop(key, None) is not None:
+        if self._attempt.pop(key, None) is not None and attempts_done:
             self.store.finish_attempts(org.folder, claimed.name)
 
 
@@ -481,7 +478,7 @@ def _analyse_guarded(store: Store, org: Organisation, claimed: Path, lid: str, s
     attempt = analyses.start(org, claimed)           # started ahead, or now
     while True:
         if attempt > MAX_PROCESS_ATTEMPTS:
-            analyses.forget(org, claimed)          # (never started; its attempts row stays until the record)
+            analyses.drop(org, claimed, attempts_done=False)
             earlier = store.attempts(folder, key) or {}
             return _dead_letter(store, bron, lid, sha, name, attempt - 1,
                                 earlier.get("last_failure") or "het verwerkende proces stopte (gestopt of afgebroken)")
@@ -631,24 +628,6 @@ def _finish_step(dirs: DataDirs, store: Store, opened: _OpenFolder, analyses: An
     if opened.done:
         opened.lock.close()
     return outcomes
-
-
-def _finish_folder(dirs: DataDirs, store: Store, opened: _OpenFolder, analyses: Analyses) -> list[Outcome]:
-    """Record and settle the folder's files in claim order, then release its lock."""
-    outcomes: list[Outcome] = []
-    while not opened.done:
-        outcomes.extend(_finish_step(dirs, store, opened, analyses))
-    return outcomes
-
-
-def resume_unsettled(dirs: DataDirs, store: Store, org: Organisation, limits: Limits | None = None) -> list[Outcome]:
-    """Finish what a killed run left: claimed files, and recorded deliveries not yet settled.
-    (The caller holds the folder's lock.)"""
-    with Analyses(store, limits) as analyses:
-        opened = _OpenFolder(org, ExitStack(), [], [])
-        _isolated([], org.bron, org.folder, lambda: _finish_claims(dirs, store, org))
-        opened.resumed = _left_in_processing(dirs, org)
-        return _finish_folder(dirs, store, opened, analyses)
 
 
 def _isolated(outcomes: list[Outcome], bron: str, what: str, step) -> None:

@@ -458,6 +458,9 @@ def _note_like(v: object, col: Column) -> bool:
     return parsed.value is None
 
 
+_NOT_FINITE = "geen geldig getal (oneindig of ongedefinieerd)"   # "inf"/"nan" in the XML: Excel never writes them
+
+
 def _parse_column(raw: list[object], col: Column) -> tuple[list[object], list[int], dict[str, list[int]], dict[str, list[int]]]:
     """Values, indexes of ``<5`` cells, unreadable cells by message, "unknown" texts by text."""
     if col.type in {"id", "text"}:                      # mostly unique: see parse_texts
@@ -465,7 +468,7 @@ def _parse_column(raw: list[object], col: Column) -> tuple[list[object], list[in
         texts = parse_texts(raw)
         for i in bad:
             texts[i] = None
-        return texts, [], ({"geen geldig getal (oneindig of ongedefinieerd)": bad} if bad else {}), {}
+        return texts, [], ({_NOT_FINITE: bad} if bad else {}), {}
     parse = parser_for(col.type, col.allowed)
     values: list[object] = [None] * len(raw)
     suppressed: list[int] = []
@@ -481,7 +484,7 @@ def _parse_column(raw: list[object], col: Column) -> tuple[list[object], list[in
         if v is None or v == "":
             continue
         if type(v) is float and not math.isfinite(v):      # "inf"/"nan" in the XML: Excel never writes them
-            errors["geen geldig getal (oneindig of ongedefinieerd)"].append(i)
+            errors[_NOT_FINITE].append(i)
             continue
         if fast_numeric and type(v) is float and (col.type == "number" or v.is_integer()):
             values[i] = v

@@ -327,9 +327,12 @@ class Children:
         if on_start is not None:
             on_start(pid)
 
-    def _step(self, block: bool) -> None:
+    def _fill(self) -> None:
         while self._queued and len(self._running) < self.parallel:
             self._start(next(iter(self._queued)))
+
+    def _step(self, block: bool) -> None:
+        self._fill()
         if not self._running:
             return
         timeout = 0.0
@@ -352,8 +355,7 @@ class Children:
                 why = ("tijd", f"no result within {self.limits.seconds:g} s")
             del self._running[key]
             self._ended[key] = _collect(running, status, usage, why, self.limits)
-        while self._queued and len(self._running) < self.parallel:
-            self._start(next(iter(self._queued)))
+        self._fill()
 
 
 def _collect(running: _Running, status: int, usage: resource.struct_rusage, why: tuple[str, str] | None,
